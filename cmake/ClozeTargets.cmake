@@ -1,0 +1,28 @@
+# Flags and helpers shared by every cloze target.
+
+# Warnings are errors for our own code; LibTorch and the other libraries come
+# from system include paths and are not checked.
+function(cloze_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror
+                         -Wno-unused-parameter)
+  # The automatic <target>_EXPORTS definition would differ between targets and
+  # invalidate the shared precompiled header.
+  set_target_properties(${target} PROPERTIES DEFINE_SYMBOL "")
+endfunction()
+
+# Reuse the framework's precompiled header (LibTorch's heavy headers).
+function(cloze_use_pch target)
+  target_precompile_headers(${target} REUSE_FROM cloze_pch)
+endfunction()
+
+# cloze_add_plugin(NAME SOURCES a.cpp ...): a modality or corruption plugin,
+# built as lib<NAME>.so into the directory the registry searches.
+function(cloze_add_plugin name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  add_library(${name} MODULE ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE cloze ${ARG_LIBRARIES})
+  set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CLOZE_PLUGIN_OUTPUT_DIR})
+  cloze_warnings(${name})
+  cloze_use_pch(${name})
+  add_dependencies(cloze_plugins ${name})
+endfunction()

@@ -1,0 +1,36 @@
+// What a corruption hands the model: the damaged input, what to reconstruct,
+// and where the loss counts.
+//
+// Mask convention, used everywhere in cloze: in `loss_mask`, true = corrupted,
+// the model is scored here; false = kept, not scored.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+
+namespace cloze {
+
+// How the model reconstructs what a corruption hid (see DESIGN.md).
+enum class ReconstructionMode {
+  in_place,  // encoder sees the full-length corrupted sequence; head predicts every position
+  fill,      // encoder sees kept units only; a light decoder fills the dropped positions
+  sequence,  // encoder-decoder; the decoder is teacher-forced on the target sequence
+};
+
+std::string to_string(ReconstructionMode mode);
+
+struct Corrupted {
+  ReconstructionMode mode = ReconstructionMode::in_place;
+
+  at::Tensor input;            // [B, N_in] ids or [B, N_in, D] values seen by the encoder
+  at::Tensor input_positions;  // [B, N_in] int64 flat grid position of each input unit
+  at::Tensor input_padding;    // [B, N_in] bool, true = filler, never attended to
+
+  at::Tensor target;           // [B, N_t] ids or [B, N_t, D] values to reconstruct
+  at::Tensor loss_mask;        // [B, N_t] bool, true = corrupted, counts in the loss
+
+  at::Tensor decoder_input;    // [B, N_t] teacher-forcing input, sequence mode only
+};
+
+}  // namespace cloze

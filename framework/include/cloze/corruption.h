@@ -1,0 +1,30 @@
+// The interface every corruption plugin implements (objectives/NAME/).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cloze/batch.h"
+#include "cloze/corrupted.h"
+#include "cloze/units.h"
+
+namespace cloze {
+
+class Corruption {
+ public:
+  virtual ~Corruption() = default;
+
+  virtual ReconstructionMode mode() const = 0;
+
+  // Why this corruption cannot work on these units ("token_mask needs discrete
+  // units with a [MASK] id; image patches are continuous"), or "" if it can.
+  // The config loader refuses the pairing with this sentence.
+  virtual std::string incompatibility(const UnitSpec& units) const = 0;
+
+  // Corrupts a batch. Called concurrently from loader threads, so it must not
+  // mutate the object; all randomness comes from SampleRng keyed by
+  // (seed, RngStream::corruption, batch.epoch, batch.sample_ids[row]).
+  virtual Corrupted corrupt(const Batch& batch, uint64_t seed) const = 0;
+};
+
+}  // namespace cloze

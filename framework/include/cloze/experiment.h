@@ -1,0 +1,57 @@
+// A TOML experiment: every section validated against its schema, every key
+// known, command-line overrides applied, defaults filled in.
+//
+//   [run]        seed, device, threads, ...       (framework schema)
+//   [model]      dim, layers, heads, ...          (framework schema)
+//   [train] [eval] [loader]                       (framework schemas)
+//   [plugins]    paths = [...]                    extra plugin folders, loaded first
+//   [modality]   name = "text", then that plugin's parameters
+//   [corruption] name = "token_mask", then that plugin's parameters
+//
+// Errors name the file and line: an unknown key gets a did-you-mean, a wrong
+// type names the expected and the actual type, a bad override names itself.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cloze/params.h"
+#include "cloze/registry.h"
+
+namespace cloze {
+
+// The framework's own sections and their schemas, by section name.
+using SectionSchemas = std::map<std::string, Schema>;
+
+struct Experiment {
+  std::string source;  // the file it was read from (or a name given for text)
+  std::map<std::string, Params> sections;  // every framework section, "modality", "corruption"
+  std::string modality;    // plugin names
+  std::string corruption;
+  std::vector<std::string> plugin_paths;
+
+  const Params& section(const std::string& name) const;  // throws naming the section
+
+  // The resolved config as TOML: every key with its value, defaults included.
+  // Parsing it back gives an equal Experiment.
+  std::string to_toml() const;
+
+  bool operator==(const Experiment& other) const;
+};
+
+// Reads `path`, applies `overrides` ("section.key=value"; a string value may be
+// unquoted), loads the plugin folders in [plugins] paths into `registry`, then
+// validates [modality] and [corruption] against their plugins' schemas and
+// checks that the corruption supports the modality's units is left to the
+// caller (it needs the built modality).
+Experiment load_experiment(const std::filesystem::path& path, const std::vector<std::string>& overrides,
+                           Registry& registry, const SectionSchemas& sections);
+
+// The same from TOML text; `source` stands for the file name in messages.
+Experiment parse_experiment(const std::string& toml_text, const std::string& source,
+                            const std::vector<std::string>& overrides, Registry& registry,
+                            const SectionSchemas& sections);
+
+}  // namespace cloze

@@ -1,0 +1,69 @@
+// The data loader: worker threads read, collate and corrupt batches into a
+// bounded queue; the trainer takes them in order.
+//
+// The stream of batches is a pure function of (seed, dataset, batch size):
+// batch k belongs to epoch k / batches_per_epoch, its samples come from a
+// permutation keyed by (seed, epoch), and its corruption from SampleRng keyed
+// by (seed, epoch, sample). So the batches are identical with any number of
+// workers, and a loader started at batch k continues a run exactly.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cloze/corruption.h"
+#include "cloze/modality.h"
+#include "cloze/params.h"
+
+namespace cloze {
+
+// [loader] section.
+Schema loader_schema();
+
+struct LoaderOptions {
+  int64_t batch_size = 0;
+  int64_t workers = 0;   // threads that collate and corrupt
+  int64_t prefetch = 0;  // ready batches held at most
+  bool shuffle = true;
+  static LoaderOptions from(const Params& loader, int64_t batch_size);
+};
+
+struct LoadedBatch {
+  int64_t index = 0;  // position in the stream
+  Batch batch;
+  Corrupted corrupted;
+};
+
+class Loader {
+ public:
+  Loader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<const Corruption> corruption, uint64_t seed,
+         LoaderOptions options, int64_t first_batch = 0);
+  ~Loader();  // stops and joins the workers
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // The next batch of the stream; blocks until it is ready. Rethrows, on the
+  // caller's thread, an exception a worker hit while making it.
+  LoadedBatch next();
+
+  int64_t batches_per_epoch() const;  // full batches only; a partial last batch is dropped
+  int64_t next_index() const { return next_index_; }
+
+  // The dataset indices of batch k (exposed for tests and previews).
+  std::vector<int64_t> batch_indices(int64_t k) const;
+
+ private:
+  // Implementation-defined; see loader.cpp.
+  struct State;
+  std::unique_ptr<State> state_;
+  int64_t next_index_ = 0;
+};
+
+}  // namespace cloze

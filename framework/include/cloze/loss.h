@@ -1,0 +1,21 @@
+// The masked-position loss: cross-entropy on ids or mean squared error on
+// values, taken over the units where loss_mask is true and nowhere else.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "cloze/corrupted.h"
+#include "cloze/units.h"
+
+namespace cloze {
+
+struct MaskedLoss {
+  at::Tensor loss;     // scalar, differentiable: mean over the M scored units
+  at::Tensor correct;  // scalar int64: argmax == target among them (discrete), 0 otherwise
+  int64_t count = 0;   // M
+};
+
+// `predictions`: [M, V] logits or [M, D] values, as DenoisingModel::forward returns.
+MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted, UnitKind kind);
+
+}  // namespace cloze

@@ -1,0 +1,76 @@
+// Parameter schemas and resolved parameter values.
+//
+// A schema (name, type, default, one-line doc) is the single source of truth
+// for every configurable thing in cloze: plugins and the framework's own
+// sections alike. Config validation, `cloze plugins --describe`, the plugin
+// READMEs and the resolved config are all read from it; a default is written
+// once, in the schema, and nowhere else.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cloze {
+
+enum class ParamType { integer, real, boolean, string, string_list };
+
+std::string to_string(ParamType type);
+
+using Value = std::variant<int64_t, double, bool, std::string, std::vector<std::string>>;
+
+ParamType type_of(const Value& value);
+std::string to_toml(const Value& value);  // the value as a TOML literal
+
+struct ParamSpec {
+  std::string name;
+  ParamType type;
+  Value default_value;  // must match `type`
+  std::string doc;      // one line
+};
+
+using Schema = std::vector<ParamSpec>;
+
+const ParamSpec* find_param(const Schema& schema, const std::string& name);
+
+// The resolved values of one section: every key of its schema, each taken from
+// the config, an override or the default. Keeps where each value came from so a
+// plugin that refuses a value can point at it.
+class Params {
+ public:
+  Params() = default;
+  Params(std::string section, const Schema& schema);  // all defaults
+
+  void set(const std::string& name, Value value, std::string origin);
+
+  const std::string& section() const { return section_; }
+  const Value& at(const std::string& name) const;
+  int64_t integer(const std::string& name) const;
+  double real(const std::string& name) const;
+  bool boolean(const std::string& name) const;
+  const std::string& string(const std::string& name) const;
+  const std::vector<std::string>& strings(const std::string& name) const;
+
+  // "configs/text/mlm.toml:12" or "default" or "override 'a.b=1'".
+  const std::string& origin(const std::string& name) const;
+
+  // Throws cloze::Error "<origin>: <section>.<name> = <value>: <why>" unless ok.
+  void require(bool ok, const std::string& name, const std::string& why) const;
+
+  const std::map<std::string, Value>& values() const { return values_; }
+  bool operator==(const Params& other) const { return section_ == other.section_ && values_ == other.values_; }
+
+ private:
+  const Value& checked(const std::string& name, ParamType type) const;
+
+  std::string section_;
+  std::map<std::string, Value> values_;
+  std::map<std::string, std::string> origins_;
+};
+
+// A short markdown table of a schema (for --describe and plugin READMEs).
+std::string describe(const Schema& schema);
+
+}  // namespace cloze

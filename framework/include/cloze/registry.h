@@ -1,0 +1,84 @@
+// The checked registry of named modality and corruption factories.
+//
+// Plugins add factories with their parameter schema when they are loaded; the
+// framework looks them up by name. A duplicate name is refused naming both
+// libraries, an unknown name gets a did-you-mean. The registry keeps every
+// plugin library loaded for as long as any object it made is alive: objects
+// handed out hold a reference to their library.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/corruption.h"
+#include "cloze/modality.h"
+#include "cloze/params.h"
+
+namespace boost::dll { class shared_library; }
+
+namespace cloze {
+
+enum class PluginKind { modality, corruption };
+
+std::string to_string(PluginKind kind);
+
+using ModalityFactory = std::function<std::shared_ptr<Modality>(const Params&, const ModalityContext&)>;
+using CorruptionFactory = std::function<std::shared_ptr<Corruption>(const Params&)>;
+
+struct PluginInfo {
+  PluginKind kind;
+  std::string name;
+  std::string doc;             // one line
+  Schema schema;
+  std::filesystem::path library;  // the .so it came from; empty when built in
+};
+
+class Registry {
+ public:
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // Called by plugins from their entry point (see plugin.h).
+  void add_modality(std::string name, std::string doc, Schema schema, ModalityFactory factory);
+  void add_corruption(std::string name, std::string doc, Schema schema, CorruptionFactory factory);
+
+  // Loads one plugin library; throws cloze::Error naming the file when it
+  // cannot be read, has no cloze entry point, or has a different ABI stamp.
+  void load_library(const std::filesystem::path& path);
+  // Loads every lib*.so under `dir` (recursively); a missing dir is skipped.
+  void load_directory(const std::filesystem::path& dir);
+  // The build tree's plugins, then CLOZE_PLUGIN_PATH, then `extra_dirs`.
+  void load_default_plugins(const std::vector<std::string>& extra_dirs = {});
+
+  bool contains(PluginKind kind, const std::string& name) const;
+  const PluginInfo& info(PluginKind kind, const std::string& name) const;  // throws with did-you-mean
+  std::vector<PluginInfo> list() const;
+  std::vector<std::string> names(PluginKind kind) const;
+
+  std::shared_ptr<Modality> make_modality(const std::string& name, const Params& params,
+                                          const ModalityContext& context) const;
+  std::shared_ptr<Corruption> make_corruption(const std::string& name, const Params& params) const;
+
+ private:
+  struct Entry {
+    // First member, so it is destroyed last: the factories' code lives in it.
+    std::shared_ptr<boost::dll::shared_library> library;
+    PluginInfo info;
+    ModalityFactory make_modality;
+    CorruptionFactory make_corruption;
+  };
+  void add(Entry entry);
+  const Entry& entry(PluginKind kind, const std::string& name) const;
+
+  std::map<std::pair<PluginKind, std::string>, Entry> entries_;
+  std::vector<std::filesystem::path> loaded_;
+  std::shared_ptr<boost::dll::shared_library> loading_;  // the library whose entry point is running
+};
+
+}  // namespace cloze

@@ -1,0 +1,34 @@
+// Counter-based randomness for corruptions and data order.
+//
+// Every random choice is keyed by (seed, stream, epoch, sample index) and drawn
+// from Philox-4x32-10, so it does not depend on which thread or batch computes
+// it: the same seed gives the same corrupted batches with any number of loader
+// threads, and a resumed run continues the exact stream.
+#pragma once
+
+#include <ATen/core/PhiloxRNGEngine.h>
+
+#include <cstdint>
+
+namespace cloze {
+
+// Independent purposes draw from distinct streams, so adding draws to one never
+// shifts another.
+enum class RngStream : uint64_t { corruption = 1, data_order = 2, model_init = 3, dropout = 4 };
+
+class SampleRng {
+ public:
+  SampleRng(uint64_t seed, RngStream stream, int64_t epoch, int64_t sample);
+
+  uint32_t next_u32() { return engine_(); }
+  uint64_t next_u64();
+  double uniform();                  // [0, 1) with 53 random bits
+  float uniform_f();                 // [0, 1) with 24 random bits
+  uint64_t below(uint64_t n);        // uniform in [0, n), unbiased; n > 0
+  int64_t poisson(double lambda);    // Knuth for small lambda (< 30)
+
+ private:
+  at::Philox4_32 engine_;  // Philox-4x32 with 10 rounds
+};
+
+}  // namespace cloze

@@ -1,0 +1,34 @@
+// What a unit is for one modality: a token id from a vocabulary (discrete) or a
+// vector of D values (continuous). Corruptions read this to refuse pairings that
+// cannot work and to know which ids they may never touch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cloze {
+
+enum class UnitKind { discrete, continuous };
+
+std::string to_string(UnitKind kind);
+
+struct UnitSpec {
+  UnitKind kind = UnitKind::discrete;
+
+  // discrete units
+  int64_t vocab_size = 0;
+  int64_t pad_id = -1;                 // filler after the end of a sample
+  int64_t mask_id = -1;                // [MASK]; -1 when the vocabulary has none
+  std::vector<int64_t> special_ids;    // never corrupted, never drawn as a random
+                                       // replacement (pad, mask, bos, eos, ...)
+
+  // continuous units
+  int64_t unit_dim = 0;                // values per unit (p*p*C for patches)
+
+  bool is_special(int64_t id) const;
+  // Ids a corruption may draw as a random replacement: [0, vocab) less specials.
+  std::vector<int64_t> ordinary_ids() const;
+};
+
+}  // namespace cloze

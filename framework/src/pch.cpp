@@ -1,0 +1,1 @@
+// Compiles the precompiled header once for every cloze target to reuse.
