@@ -22,6 +22,8 @@ struct UnitSpec {
   int64_t mask_id = -1;                // [MASK]; -1 when the vocabulary has none
   std::vector<int64_t> special_ids;    // never corrupted, never drawn as a random
                                        // replacement (pad, mask, bos, eos, ...)
+  std::vector<uint8_t> begins_word;    // [vocab] 1 where the piece starts a word
+                                       // (sentencepiece's leading '▁'); empty if unknown
 
   // continuous units
   int64_t unit_dim = 0;                // values per unit (p*p*C for patches)
