@@ -21,6 +21,12 @@ class Corruption {
   // The config loader refuses the pairing with this sentence.
   virtual std::string incompatibility(const UnitSpec& units) const = 0;
 
+  // Hands the corruption the units it will see, so it can build what it needs
+  // from them once (id tables, say) instead of in every corrupt(). Whoever
+  // builds a corruption calls this exactly once, after incompatibility(units)
+  // returned "" and before the first corrupt(); it is never called concurrently.
+  virtual void prepare(const UnitSpec& units) {}
+
   // Corrupts a batch. Called concurrently from loader threads, so it must not
   // mutate the object; all randomness comes from SampleRng keyed by
   // (seed, RngStream::corruption, batch.epoch, batch.sample_ids[row]).

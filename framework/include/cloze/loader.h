@@ -1,5 +1,5 @@
 // The data loader: worker threads read, collate and corrupt batches into a
-// bounded queue; the trainer takes them in order.
+// bounded reorder buffer; the trainer takes them in order.
 //
 // The stream of batches is a pure function of (seed, dataset, batch size):
 // batch k belongs to epoch k / batches_per_epoch, its samples come from a
@@ -8,14 +8,8 @@
 // workers, and a loader started at batch k continues a run exactly.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <exception>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "cloze/corruption.h"
@@ -29,10 +23,10 @@ Schema loader_schema();
 
 struct LoaderOptions {
   int64_t batch_size = 0;
-  int64_t workers = 0;   // threads that collate and corrupt
-  int64_t prefetch = 0;  // ready batches held at most
+  int64_t workers = 0;   // threads that collate and corrupt; 0 = on the caller's thread, in next()
+  int64_t prefetch = 0;  // batches made ahead of the one next() returns, at most
   bool shuffle = true;
-  static LoaderOptions from(const Params& loader, int64_t batch_size);
+  static LoaderOptions from(const Params& loader, int64_t batch_size);  // validates, naming the key
 };
 
 struct LoadedBatch {
@@ -43,27 +37,28 @@ struct LoadedBatch {
 
 class Loader {
  public:
+  // `corruption` must be prepared (Corruption::prepare) already. Throws
+  // cloze::Error when the dataset holds fewer samples than one batch.
   Loader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<const Corruption> corruption, uint64_t seed,
          LoaderOptions options, int64_t first_batch = 0);
-  ~Loader();  // stops and joins the workers
+  ~Loader();  // stops and joins the workers, also those waiting for room
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
   // The next batch of the stream; blocks until it is ready. Rethrows, on the
-  // caller's thread, an exception a worker hit while making it.
+  // caller's thread, an exception hit while making it; the stream then goes on
+  // with the batch after it.
   LoadedBatch next();
 
   int64_t batches_per_epoch() const;  // full batches only; a partial last batch is dropped
-  int64_t next_index() const { return next_index_; }
+  int64_t next_index() const;         // the index the next call to next() returns
 
   // The dataset indices of batch k (exposed for tests and previews).
   std::vector<int64_t> batch_indices(int64_t k) const;
 
  private:
-  // Implementation-defined; see loader.cpp.
-  struct State;
+  struct State;  // see loader.cpp
   std::unique_ptr<State> state_;
-  int64_t next_index_ = 0;
 };
 
 }  // namespace cloze

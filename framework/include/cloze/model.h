@@ -5,6 +5,11 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include "cloze/corrupted.h"
@@ -28,6 +33,8 @@ struct ModelOptions {
 
 class DenoisingModelImpl : public torch::nn::Module {
  public:
+  // Throws cloze::Error for units or a grid the model cannot be built for, and
+  // for a reconstruction mode that is not implemented yet (only in_place is).
   DenoisingModelImpl(const ModelOptions& options, const UnitSpec& units, const Grid& grid, ReconstructionMode mode);
 
   // Predictions at the positions where corrupted.loss_mask is true, in the
@@ -41,9 +48,28 @@ class DenoisingModelImpl : public torch::nn::Module {
   const ModelOptions& options() const { return options_; }
 
  private:
+  at::Tensor head(const at::Tensor& hidden);  // [M, dim] -> [M, V] or [M, D]
+
   ModelOptions options_;
   UnitSpec units_;
-  // submodules are registered in the constructor
+  Grid grid_;
+
+  // stem: one of token_embed_ (discrete) or unit_proj_ (continuous)
+  torch::nn::Embedding token_embed_{nullptr};
+  torch::nn::Linear unit_proj_{nullptr};
+  torch::nn::Embedding pos_embed_{nullptr};
+  torch::nn::Dropout embed_dropout_{nullptr};
+
+  torch::nn::ModuleList blocks_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+
+  // head: discrete units as BERT's MLM head, dense + GELU + LayerNorm, then the
+  // token embedding reused as the decoder plus head_bias_; continuous units a
+  // linear map back to the unit's values (head_out_)
+  torch::nn::Linear head_dense_{nullptr};
+  torch::nn::LayerNorm head_norm_{nullptr};
+  at::Tensor head_bias_;
+  torch::nn::Linear head_out_{nullptr};
 };
 
 TORCH_MODULE(DenoisingModel);

@@ -1,0 +1,42 @@
+// What a run reports while it trains: JSON lines appended to metrics.jsonl,
+// and on a terminal a progress bar with throughput and ETA (plain lines when
+// the output is not a terminal, so logs stay readable).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace cloze {
+
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::filesystem::path& path);
+  void write(const nlohmann::json& record);  // one line, flushed
+
+ private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+};
+
+class Progress {
+ public:
+  Progress(int64_t total_steps, int64_t first_step);
+  // Redraws the bar (terminal) or prints a line (otherwise) for `step`.
+  void update(int64_t step, const std::string& status);
+  void message(const std::string& line);  // a line above the bar
+  void finish();
+
+ private:
+  bool terminal_;
+  int64_t total_;
+  int64_t first_;
+  std::chrono::steady_clock::time_point start_;
+  bool bar_drawn_ = false;
+};
+
+}  // namespace cloze

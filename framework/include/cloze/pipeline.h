@@ -1,0 +1,48 @@
+// The data side of an experiment, built once from its config: the modality,
+// the corruption checked against the modality's units, and loaders over either
+// split. `cloze train`, `corrupt` and `preview` all start here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "cloze/corruption.h"
+#include "cloze/experiment.h"
+#include "cloze/loader.h"
+#include "cloze/modality.h"
+#include "cloze/registry.h"
+
+namespace cloze {
+
+// [run] section: what is not the model, the data or the optimisation.
+Schema run_schema();
+
+// Every framework section and its schema, for load_experiment.
+SectionSchemas framework_sections();
+
+class Pipeline {
+ public:
+  // Builds the plugins named by the experiment; throws cloze::Error with the
+  // corruption's own sentence when it cannot work on the modality's units.
+  Pipeline(const Experiment& experiment, const Registry& registry);
+
+  const Modality& modality() const { return *modality_; }
+  const UnitSpec& units() const { return units_; }
+  const Grid& grid() const { return grid_; }
+  std::shared_ptr<const Corruption> corruption() const { return corruption_; }
+  uint64_t seed() const { return seed_; }
+
+  // A loader over `split` starting at batch `first_batch` of its stream. The
+  // eval split is never shuffled, so its first batches are the same each time.
+  std::unique_ptr<Loader> loader(Split split, int64_t batch_size, int64_t first_batch = 0) const;
+
+ private:
+  std::shared_ptr<Modality> modality_;
+  std::shared_ptr<Corruption> corruption_;
+  UnitSpec units_;
+  Grid grid_;
+  uint64_t seed_;
+  Params loader_params_;
+};
+
+}  // namespace cloze

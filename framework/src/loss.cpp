@@ -1,0 +1,49 @@
+// The masked-position loss: scored only where loss_mask is true, in float32
+// whatever precision the model ran in.
+#include "cloze/loss.h"
+
+#include <ATen/Functions.h>
+
+#include "cloze/error.h"
+
+namespace cloze {
+
+MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted, UnitKind kind) {
+  const at::Tensor& target = corrupted.target;
+  const at::Tensor& loss_mask = corrupted.loss_mask;
+  const bool discrete = kind == UnitKind::discrete;
+  if (!loss_mask.defined() || !target.defined() || target.dim() != (discrete ? 2 : 3) ||
+      target.sizes().slice(0, 2) != loss_mask.sizes())
+    throw Error(std::string("masked_loss: target must be ") + (discrete ? "[B, N] ids" : "[B, N, D] values") +
+                " and loss_mask [B, N] bool of the same B and N");
+  // The same row-major order in which DenoisingModel::forward gathers its predictions.
+  const at::Tensor rows = loss_mask.reshape({-1}).nonzero().squeeze(1);  // [M]
+  MaskedLoss result;
+  result.count = rows.size(0);
+  if (predictions.dim() != 2 || predictions.size(0) != result.count)
+    throw Error("masked_loss: " + std::to_string(predictions.dim() == 2 ? predictions.size(0) : -1) +
+                " prediction rows, but loss_mask marks " + std::to_string(result.count) + " units");
+
+  const at::Tensor scores = predictions.to(at::kFloat);
+  if (result.count == 0) {
+    // Nothing to score: a zero that still reaches the model, so backward() runs.
+    result.loss = scores.sum() * 0.0;
+    result.correct = at::zeros({}, predictions.options().dtype(at::kLong));
+    return result;
+  }
+  if (discrete) {
+    const at::Tensor ids = target.reshape({-1}).index_select(0, rows);  // [M]
+    result.loss = at::cross_entropy_loss(scores, ids);
+    result.correct = scores.detach().argmax(1).eq(ids).sum();
+  } else {
+    const at::Tensor values = target.reshape({-1, target.size(2)}).index_select(0, rows).to(at::kFloat);  // [M, D]
+    if (values.size(1) != scores.size(1))
+      throw Error("masked_loss: predictions have " + std::to_string(scores.size(1)) + " values per unit, target " +
+                  std::to_string(values.size(1)));
+    result.loss = at::mse_loss(scores, values);
+    result.correct = at::zeros({}, predictions.options().dtype(at::kLong));
+  }
+  return result;
+}
+
+}  // namespace cloze

@@ -1,0 +1,46 @@
+#include "cloze/pipeline.h"
+
+#include "cloze/error.h"
+#include "cloze/model.h"
+#include "cloze/trainer.h"
+
+namespace cloze {
+
+Schema run_schema() {
+  return {
+      {"seed", ParamType::integer, int64_t{0}, "seeds model init, data order and every corruption"},
+      {"dir", ParamType::string, std::string("runs/default"), "run folder: metrics, checkpoints, exported weights"},
+      {"device", ParamType::string, std::string("auto"), "auto (CUDA when available), cpu or cuda"},
+      {"threads", ParamType::integer, int64_t{0}, "intra-op threads; 0 = the cores available"},
+      {"bf16", ParamType::boolean, true, "bf16 autocast on CUDA (ignored on CPU)"},
+      {"cache_dir", ParamType::string, std::string(".cache/cloze"), "tokenizers and tokenized corpora"},
+  };
+}
+
+SectionSchemas framework_sections() {
+  return {{"run", run_schema()},     {"model", model_schema()},   {"train", train_schema()},
+          {"eval", eval_schema()},   {"loader", loader_schema()}};
+}
+
+Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
+    : seed_(static_cast<uint64_t>(experiment.section("run").integer("seed"))),
+      loader_params_(experiment.section("loader")) {
+  ModalityContext context{experiment.section("run").string("cache_dir"), seed_};
+  modality_ = registry.make_modality(experiment.modality, experiment.section("modality"), context);
+  corruption_ = registry.make_corruption(experiment.corruption, experiment.section("corruption"));
+  units_ = modality_->units();
+  grid_ = modality_->grid();
+  const std::string why = corruption_->incompatibility(units_);
+  if (!why.empty())
+    throw Error(experiment.source + ": corruption '" + experiment.corruption + "' cannot work on modality '" +
+                experiment.modality + "': " + why);
+  corruption_->prepare(units_);
+}
+
+std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch) const {
+  LoaderOptions options = LoaderOptions::from(loader_params_, batch_size);
+  if (split == Split::eval) options.shuffle = false;
+  return std::make_unique<Loader>(modality_->dataset(split), corruption_, seed_, options, first_batch);
+}
+
+}  // namespace cloze

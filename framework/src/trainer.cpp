@@ -1,0 +1,310 @@
+#include "cloze/trainer.h"
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "cloze/checkpoint.h"
+#include "cloze/device.h"
+#include "cloze/error.h"
+#include "cloze/loss.h"
+#include "cloze/metrics.h"
+#include "cloze/model.h"
+#include "cloze/pipeline.h"
+#include "cloze/safetensors.h"
+#include "cloze/schedule.h"
+
+namespace cloze {
+
+Schema train_schema() {
+  return {
+      {"steps", ParamType::integer, int64_t{1000}, "optimizer steps"},
+      {"batch_size", ParamType::integer, int64_t{32}, "samples per micro-batch"},
+      {"accumulate", ParamType::integer, int64_t{1}, "micro-batches per optimizer step"},
+      {"lr", ParamType::real, 5e-4, "peak learning rate"},
+      {"warmup_steps", ParamType::integer, int64_t{100}, "linear warmup from 0 to lr"},
+      {"decay", ParamType::string, std::string("cosine"), "after warmup: cosine, linear or constant"},
+      {"min_lr_ratio", ParamType::real, 0.1, "final lr as a fraction of lr"},
+      {"weight_decay", ParamType::real, 0.01, "AdamW decay; never applied to norms and biases"},
+      {"beta1", ParamType::real, 0.9, "AdamW beta1"},
+      {"beta2", ParamType::real, 0.98, "AdamW beta2"},
+      {"eps", ParamType::real, 1e-6, "AdamW epsilon"},
+      {"grad_clip", ParamType::real, 1.0, "max global gradient norm; 0 = no clipping"},
+      {"log_every", ParamType::integer, int64_t{10}, "steps between metrics lines"},
+      {"checkpoint_every", ParamType::integer, int64_t{0}, "steps between checkpoints; 0 = at the end only"},
+      {"keep_checkpoints", ParamType::integer, int64_t{2}, "newest checkpoints kept"},
+  };
+}
+
+Schema eval_schema() {
+  return {
+      {"every", ParamType::integer, int64_t{100}, "steps between evals on the held-out split (and at 0 and the end)"},
+      {"batches", ParamType::integer, int64_t{8}, "held-out batches per eval, the same ones each time"},
+  };
+}
+
+namespace {
+
+struct TrainOptions {
+  int64_t steps, batch_size, accumulate, warmup_steps, log_every, checkpoint_every, keep_checkpoints;
+  double lr, min_lr_ratio, weight_decay, beta1, beta2, eps, grad_clip;
+  std::string decay;
+  int64_t eval_every, eval_batches;
+
+  static TrainOptions from(const Params& t, const Params& e) {
+    TrainOptions o{t.integer("steps"),       t.integer("batch_size"),       t.integer("accumulate"),
+                   t.integer("warmup_steps"), t.integer("log_every"),        t.integer("checkpoint_every"),
+                   t.integer("keep_checkpoints"), t.real("lr"),              t.real("min_lr_ratio"),
+                   t.real("weight_decay"),    t.real("beta1"),               t.real("beta2"),
+                   t.real("eps"),             t.real("grad_clip"),           t.string("decay"),
+                   e.integer("every"),        e.integer("batches")};
+    t.require(o.steps >= 0, "steps", "must be >= 0");
+    t.require(o.batch_size >= 1, "batch_size", "must be >= 1");
+    t.require(o.accumulate >= 1, "accumulate", "must be >= 1");
+    t.require(o.lr > 0, "lr", "must be > 0");
+    t.require(o.warmup_steps >= 0, "warmup_steps", "must be >= 0");
+    t.require(o.decay == "cosine" || o.decay == "linear" || o.decay == "constant", "decay",
+              "expected cosine, linear or constant");
+    t.require(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1, "min_lr_ratio", "must be in [0, 1]");
+    t.require(o.weight_decay >= 0, "weight_decay", "must be >= 0");
+    t.require(o.beta1 >= 0 && o.beta1 < 1, "beta1", "must be in [0, 1)");
+    t.require(o.beta2 >= 0 && o.beta2 < 1, "beta2", "must be in [0, 1)");
+    t.require(o.eps > 0, "eps", "must be > 0");
+    t.require(o.grad_clip >= 0, "grad_clip", "must be >= 0");
+    t.require(o.log_every >= 1, "log_every", "must be >= 1");
+    t.require(o.checkpoint_every >= 0, "checkpoint_every", "must be >= 0");
+    t.require(o.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1");
+    e.require(o.eval_every >= 1, "every", "must be >= 1");
+    e.require(o.eval_batches >= 1, "batches", "must be >= 1");
+    return o;
+  }
+};
+
+// AdamW with two groups: weight decay on matrices, none on norms and biases
+// (every parameter of rank < 2), as BERT and MAE train.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& o) {
+  std::vector<at::Tensor> decayed, not_decayed;
+  for (auto& parameter : model->parameters()) (parameter.dim() >= 2 ? decayed : not_decayed).push_back(parameter);
+  auto group_options = [&](double decay) {
+    auto options = std::make_unique<torch::optim::AdamWOptions>(o.lr);
+    options->betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(decay);
+    return options;
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decayed, group_options(o.weight_decay));
+  groups.emplace_back(not_decayed, group_options(0.0));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o.lr));
+}
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+};
+
+// Running sums kept on the device, read back only when logged, so a CUDA step
+// never waits on the host.
+struct LossSums {
+  at::Tensor weighted_loss, correct;
+  int64_t count = 0;
+  void add(const MaskedLoss& m) {
+    const at::Tensor loss = m.loss.detach().to(at::kDouble) * static_cast<double>(m.count);
+    weighted_loss = weighted_loss.defined() ? weighted_loss + loss : loss;
+    correct = correct.defined() ? correct + m.correct : m.correct;
+    count += m.count;
+  }
+  EvalResult read() const {
+    if (count == 0) return {};
+    return {weighted_loss.item<double>() / static_cast<double>(count),
+            correct.item<double>() / static_cast<double>(count)};
+  }
+};
+
+EvalResult evaluate(DenoisingModel& model, const std::vector<Corrupted>& batches, UnitKind kind, bool bf16) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  LossSums sums;
+  for (const auto& batch : batches) {
+    AutocastGuard autocast(batch.input.device(), bf16);
+    sums.add(masked_loss(model->forward(batch), batch, kind));
+  }
+  model->train();
+  return sums.read();
+}
+
+std::filesystem::path latest_checkpoint(const std::filesystem::path& dir) {
+  static const std::regex pattern(R"(checkpoint-(\d+)\.pt)");
+  std::filesystem::path best;
+  int64_t best_step = -1;
+  for (const auto& file : std::filesystem::directory_iterator(dir)) {
+    std::smatch match;
+    const std::string name = file.path().filename().string();
+    if (std::regex_match(name, match, pattern) && std::stoll(match[1]) > best_step) {
+      best_step = std::stoll(match[1]);
+      best = file.path();
+    }
+  }
+  return best;
+}
+
+std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object()) records.push_back(std::move(record));
+  }
+  return records;
+}
+
+// Drops metrics lines after the checkpoint's step, so a resumed run does not
+// repeat them.
+void truncate_metrics(const std::filesystem::path& path, int64_t step) {
+  std::ostringstream kept;
+  for (const auto& record : read_metrics(path))
+    if (record.value("step", int64_t{0}) <= step) kept << record.dump() << '\n';
+  std::ofstream(path, std::ios::trunc) << kept.str();
+}
+
+TrainSummary summarize(const std::filesystem::path& run_dir, int64_t steps) {
+  TrainSummary summary;
+  summary.run_dir = run_dir;
+  summary.steps = steps;
+  bool first = true;
+  for (const auto& record : read_metrics(run_dir / "metrics.jsonl")) {
+    if (record.value("split", "") != "eval") continue;
+    if (first) {
+      summary.first_eval_loss = record.value("loss", 0.0);
+      summary.first_eval_accuracy = record.value("masked_accuracy", 0.0);
+      first = false;
+    }
+    summary.last_eval_loss = record.value("loss", 0.0);
+    summary.last_eval_accuracy = record.value("masked_accuracy", 0.0);
+  }
+  return summary;
+}
+
+}  // namespace
+
+TrainSummary train(const Experiment& experiment, const Registry& registry) {
+  const Params& run = experiment.section("run");
+  const auto options = TrainOptions::from(experiment.section("train"), experiment.section("eval"));
+  const c10::Device device = resolve_device(run.string("device"));
+  const bool bf16 = run.boolean("bf16");
+  const int threads = set_threads(run.integer("threads"));
+  const auto seed = static_cast<uint64_t>(run.integer("seed"));
+  torch::manual_seed(seed);
+
+  Pipeline pipeline(experiment, registry);
+  const UnitKind kind = pipeline.units().kind;
+  DenoisingModel model(ModelOptions::from(experiment.section("model")), pipeline.units(), pipeline.grid(),
+                       pipeline.corruption()->mode());
+  model->to(device);
+  auto optimizer = make_optimizer(model, options);
+  const LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.decay, options.min_lr_ratio};
+
+  const std::filesystem::path run_dir = run.string("dir");
+  std::filesystem::create_directories(run_dir);
+  std::ofstream(run_dir / "config.toml") << experiment.to_toml();
+
+  CheckpointState state;
+  if (const auto checkpoint = latest_checkpoint(run_dir); !checkpoint.empty()) {
+    state = load_checkpoint(checkpoint, *model, *optimizer);
+    truncate_metrics(run_dir / "metrics.jsonl", state.step);
+  } else {
+    std::filesystem::remove(run_dir / "metrics.jsonl");
+  }
+  MetricsLog metrics(run_dir / "metrics.jsonl");
+  Progress progress(options.steps, state.step);
+  progress.message("cloze: " + experiment.modality + " + " + experiment.corruption + ", " +
+                   std::to_string(model->parameters().size()) + " tensors, " + std::to_string(threads) +
+                   " threads on " + device.str() + ", run folder " + run_dir.string() +
+                   (state.step > 0 ? ", resuming at step " + std::to_string(state.step) : ""));
+
+  // The same held-out batches at every eval, so the curve measures the model.
+  std::vector<Corrupted> eval_batches;
+  {
+    auto eval_loader = pipeline.loader(Split::eval, options.batch_size);
+    const int64_t count = std::min(options.eval_batches, eval_loader->batches_per_epoch());
+    for (int64_t i = 0; i < count; ++i) eval_batches.push_back(to_device(eval_loader->next().corrupted, device));
+  }
+
+  auto run_eval = [&](int64_t step) {
+    const EvalResult r = evaluate(model, eval_batches, kind, bf16);
+    metrics.write({{"step", step}, {"split", "eval"}, {"loss", r.loss}, {"masked_accuracy", r.accuracy}});
+    progress.message("eval step " + std::to_string(step) + ": masked loss " + std::to_string(r.loss) +
+                     ", masked accuracy " + std::to_string(r.accuracy));
+  };
+  if (state.step == 0) run_eval(0);
+
+  auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch);
+  using clock = std::chrono::steady_clock;
+  auto interval_start = clock::now();
+  double interval_wait = 0;
+  int64_t interval_units = 0;
+  LossSums interval;
+
+  for (int64_t step = state.step; step < options.steps; ++step) {
+    const double lr = schedule.at(step);
+    for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer->zero_grad();
+    for (int64_t micro = 0; micro < options.accumulate; ++micro) {
+      const auto wait_start = clock::now();
+      LoadedBatch item = loader->next();
+      interval_wait += std::chrono::duration<double>(clock::now() - wait_start).count();
+      const Corrupted batch = to_device(item.corrupted, device);
+      interval_units += item.batch.padding.numel() - item.batch.padding.sum().item<int64_t>();
+      MaskedLoss loss;
+      {
+        AutocastGuard autocast(device, bf16);
+        loss = masked_loss(model->forward(batch), batch, kind);
+      }
+      (loss.loss / static_cast<double>(options.accumulate)).backward();
+      interval.add(loss);
+    }
+    if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.grad_clip);
+    optimizer->step();
+    state.step = step + 1;
+    state.next_batch = loader->next_index();
+
+    if (state.step % options.log_every == 0 || state.step == options.steps) {
+      const double seconds = std::chrono::duration<double>(clock::now() - interval_start).count();
+      const EvalResult r = interval.read();
+      const double units_per_s = static_cast<double>(interval_units) / std::max(seconds, 1e-9);
+      metrics.write({{"step", state.step},
+                     {"split", "train"},
+                     {"loss", r.loss},
+                     {"masked_accuracy", r.accuracy},
+                     {"lr", lr},
+                     {"units_per_s", units_per_s},
+                     {"data_wait", interval_wait / std::max(seconds, 1e-9)}});
+      std::ostringstream status;
+      status.precision(4);
+      status << "loss " << r.loss << "  acc " << r.accuracy << "  " << static_cast<int64_t>(units_per_s)
+             << " units/s";
+      progress.update(state.step, status.str());
+      interval = LossSums();
+      interval_units = 0;
+      interval_wait = 0;
+      interval_start = clock::now();
+    }
+    if (state.step % options.eval_every == 0 || state.step == options.steps) run_eval(state.step);
+    if (options.checkpoint_every > 0 && state.step % options.checkpoint_every == 0 && state.step != options.steps)
+      save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
+  }
+  progress.finish();
+  save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
+
+  TensorMap weights;
+  for (const auto& item : model->named_parameters()) weights[item.key()] = item.value().detach();
+  for (const auto& item : model->named_buffers()) weights[item.key()] = item.value().detach();
+  save_safetensors(run_dir / "model.safetensors", weights, {{"config", experiment.to_toml()}});
+  return summarize(run_dir, state.step);
+}
+
+}  // namespace cloze

@@ -1,0 +1,203 @@
+// token_mask: BERT's masked language modelling corruption.
+//
+// Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional Transformers
+// for Language Understanding" (NAACL), section 3.1 and appendix A.1.
+//
+// Per row, the candidates are the units that are neither padding nor special
+// ids. Of n candidates,
+//
+//   k = min(n, floor(rate * n + u)),  u ~ U[0, 1)
+//
+// are chosen uniformly without replacement: fairseq's probabilistic rounding
+// (MaskTokensDataset), so E[k] = rate * n exactly even on short rows. Each
+// chosen unit independently becomes [MASK] with probability `mask`, a uniformly
+// drawn ordinary id with probability `random` (possibly its own id, as in
+// BERT), and stays itself otherwise; every chosen unit counts in the loss.
+//
+// With whole_word, the candidates are words: a unit whose begins_word flag is
+// set, then the candidates right after it whose flag is not. Then
+// k = min(n_words, floor(rate * n_words + u)) words are chosen (fairseq counts
+// words, not pieces) and every unit of a chosen word is chosen; the
+// mask/random/keep draw stays per unit, as in Hugging Face's whole-word
+// collator.
+#include <ATen/Functions.h>
+#include <ATen/core/Tensor.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cloze/corruption.h"
+#include "cloze/error.h"
+#include "cloze/params.h"
+#include "cloze/plugin.h"
+#include "cloze/rng.h"
+
+namespace {
+
+using cloze::ParamType;
+
+cloze::Schema schema() {
+  return {
+      {"rate", ParamType::real, 0.15, "share of candidate units (of words with whole_word) chosen for prediction"},
+      {"mask", ParamType::real, 0.8, "probability that a chosen unit becomes [MASK]"},
+      {"random", ParamType::real, 0.1, "probability that a chosen unit becomes a uniformly drawn ordinary id"},
+      {"whole_word", ParamType::boolean, false, "choose whole words: every piece of a chosen word is chosen"},
+  };
+}
+
+class TokenMask : public cloze::Corruption {
+ public:
+  explicit TokenMask(const cloze::Params& params)
+      : rate_(params.real("rate")),
+        mask_(params.real("mask")),
+        random_(params.real("random")),
+        whole_word_(params.boolean("whole_word")) {
+    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
+    params.require(mask_ >= 0.0 && mask_ <= 1.0, "mask", "must be in [0, 1]");
+    params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
+    // The slack lets sums such as 0.7 + 0.3 pass despite their rounding.
+    params.require(mask_ + random_ <= 1.0 + 1e-12, "random",
+                   "mask + random = " + std::to_string(mask_ + random_) +
+                       " must be at most 1 (the rest of the chosen units stay unchanged)");
+  }
+
+  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
+
+  std::string incompatibility(const cloze::UnitSpec& units) const override {
+    if (units.kind == cloze::UnitKind::continuous)
+      return "token_mask replaces unit ids with [MASK] or random ids, but these units are continuous vectors of " +
+             std::to_string(units.unit_dim) + " values; use a patch-masking corruption instead";
+    if (mask_ > 0.0 && units.mask_id < 0)
+      return "token_mask.mask = " + cloze::to_toml(mask_) +
+             " replaces chosen units with [MASK], but the vocabulary has no [MASK] id; set mask = 0.0 or use a "
+             "tokenizer with a [MASK] token";
+    if (random_ > 0.0 && units.ordinary_ids().empty())
+      return "token_mask.random = " + cloze::to_toml(random_) +
+             " draws random ordinary ids, but every id of the vocabulary is special";
+    if (whole_word_ && units.begins_word.empty())
+      return "token_mask.whole_word = true needs to know where words start, but the tokenizer gives no word "
+             "starts (a byte tokenizer has none); set whole_word = false";
+    if (whole_word_ && static_cast<int64_t>(units.begins_word.size()) != units.vocab_size)
+      return "token_mask.whole_word = true reads one word-start flag per id, but the tokenizer gives " +
+             std::to_string(units.begins_word.size()) + " flags for a vocabulary of " +
+             std::to_string(units.vocab_size);
+    return "";
+  }
+
+  void prepare(const cloze::UnitSpec& units) override {
+    const std::string why = incompatibility(units);
+    if (!why.empty()) throw cloze::Error(why);
+    vocab_size_ = units.vocab_size;
+    mask_id_ = units.mask_id;
+    special_.assign(static_cast<std::size_t>(vocab_size_), 0);
+    for (int64_t id : units.special_ids)
+      if (id >= 0 && id < vocab_size_) special_[static_cast<std::size_t>(id)] = 1;
+    ordinary_ = units.ordinary_ids();
+    if (whole_word_) begins_word_ = units.begins_word;
+    prepared_ = true;
+  }
+
+  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    if (!prepared_) throw cloze::Error("token_mask: corrupt() called before prepare(units)");
+    if (batch.units.dim() != 2 || batch.units.scalar_type() != at::kLong)
+      throw cloze::Error("token_mask: expects [B, N] int64 unit ids, got a " + std::to_string(batch.units.dim()) +
+                         "-d " + std::string(c10::toString(batch.units.scalar_type())) + " tensor");
+    if (batch.padding.sizes() != batch.units.sizes() || batch.padding.scalar_type() != at::kBool)
+      throw cloze::Error("token_mask: padding must be a [B, N] bool tensor shaped like the units");
+    const int64_t rows = batch.units.size(0);
+    const int64_t length = batch.units.size(1);
+    if (static_cast<int64_t>(batch.sample_ids.size()) != rows)
+      throw cloze::Error("token_mask: the batch has " + std::to_string(rows) + " rows but " +
+                         std::to_string(batch.sample_ids.size()) + " sample ids");
+
+    const at::Tensor units = batch.units.contiguous();      // [B, N]
+    const at::Tensor padding = batch.padding.contiguous();  // [B, N]
+    at::Tensor input = units.clone();                       // [B, N]
+    at::Tensor loss_mask = at::zeros({rows, length}, at::kBool);  // [B, N]
+    const int64_t* unit_data = units.data_ptr<int64_t>();
+    const bool* pad_data = padding.data_ptr<bool>();
+    int64_t* input_data = input.data_ptr<int64_t>();
+    bool* loss_data = loss_mask.data_ptr<bool>();
+
+    // What may be chosen in a row: single units, or whole words with
+    // whole_word; each is a run of positions [begin, end).
+    struct Span {
+      int64_t begin, end;
+    };
+    std::vector<Span> spans;
+    spans.reserve(static_cast<std::size_t>(length));
+    for (int64_t row = 0; row < rows; ++row) {
+      const int64_t offset = row * length;
+      spans.clear();
+      for (int64_t n = 0; n < length; ++n) {
+        if (pad_data[offset + n]) continue;
+        const int64_t id = unit_data[offset + n];
+        if (id < 0 || id >= vocab_size_)
+          throw cloze::Error("token_mask: sample " + std::to_string(batch.sample_ids[row]) + ", unit " +
+                             std::to_string(n) + " has id " + std::to_string(id) + ", outside the vocabulary [0, " +
+                             std::to_string(vocab_size_) + ")");
+        if (special_[static_cast<std::size_t>(id)]) continue;
+        const bool continues_word = whole_word_ && !spans.empty() && spans.back().end == n &&
+                                    !begins_word_[static_cast<std::size_t>(id)];
+        if (continues_word)
+          spans.back().end = n + 1;
+        else
+          spans.push_back({n, n + 1});
+      }
+
+      cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, batch.sample_ids[row]);
+      const int64_t n_spans = static_cast<int64_t>(spans.size());
+      // The min guards the rounding of rate * n + u up to n + 1 when rate = 1.
+      const int64_t count =
+          std::min(n_spans, static_cast<int64_t>(std::floor(rate_ * static_cast<double>(n_spans) + rng.uniform())));
+      for (int64_t i = 0; i < count; ++i) {
+        // Partial Fisher-Yates: spans[0, count) becomes a uniform sample without replacement.
+        std::swap(spans[i], spans[i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n_spans - i)))]);
+        for (int64_t n = spans[i].begin; n < spans[i].end; ++n) {
+          loss_data[offset + n] = true;
+          const double draw = rng.uniform();
+          if (draw < mask_)
+            input_data[offset + n] = mask_id_;
+          else if (draw < mask_ + random_)
+            input_data[offset + n] = ordinary_[rng.below(ordinary_.size())];
+        }
+      }
+    }
+
+    cloze::Corrupted out;
+    out.mode = cloze::ReconstructionMode::in_place;
+    out.input = input;
+    out.input_positions = at::arange(length, at::kLong).expand({rows, length}).contiguous();  // [B, N]
+    out.input_padding = batch.padding;
+    out.target = batch.units;
+    out.loss_mask = loss_mask;
+    return out;
+  }
+
+ private:
+  double rate_;
+  double mask_;
+  double random_;
+  bool whole_word_;
+
+  // Built once by prepare() from the modality's units.
+  bool prepared_ = false;
+  int64_t vocab_size_ = 0;
+  int64_t mask_id_ = -1;
+  std::vector<uint8_t> special_;      // [vocab] 1 where the id is special
+  std::vector<int64_t> ordinary_;     // ids a random replacement is drawn from
+  std::vector<uint8_t> begins_word_;  // [vocab], whole_word only
+};
+
+}  // namespace
+
+CLOZE_PLUGIN(registry) {
+  registry.add_corruption("token_mask",
+                          "BERT masked language modelling: choose a share of the tokens (or whole words), "
+                          "then [MASK] / random id / keep",
+                          schema(), [](const cloze::Params& params) { return std::make_shared<TokenMask>(params); });
+}

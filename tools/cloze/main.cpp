@@ -1,0 +1,137 @@
+// The `cloze` command line: a thin layer over libcloze.
+//
+//   cloze train CONFIG [section.key=value ...]
+//   cloze config CONFIG [section.key=value ...]    resolved config as TOML
+//   cloze plugins [--describe NAME]
+//   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
+//   cloze preview CONFIG [--samples N] [overrides]
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <iostream>
+
+#include "cloze/error.h"
+#include "cloze/experiment.h"
+#include "cloze/pipeline.h"
+#include "cloze/registry.h"
+#include "cloze/safetensors.h"
+#include "cloze/trainer.h"
+
+namespace {
+
+struct ConfigArgs {
+  std::string path;
+  std::vector<std::string> overrides;
+
+  void add_to(CLI::App& command) {
+    command.add_option("config", path, "experiment TOML file")->required()->check(CLI::ExistingFile);
+    command.add_option("overrides", overrides, "section.key=value overrides");
+  }
+  cloze::Experiment load(cloze::Registry& registry) const {
+    return cloze::load_experiment(path, overrides, registry, cloze::framework_sections());
+  }
+};
+
+int train(const ConfigArgs& args, cloze::Registry& registry) {
+  const auto summary = cloze::train(args.load(registry), registry);
+  fmt::print("trained {} steps into {}\neval masked loss {:.4f} -> {:.4f}, masked accuracy {:.4f} -> {:.4f}\n",
+             summary.steps, summary.run_dir.string(), summary.first_eval_loss, summary.last_eval_loss,
+             summary.first_eval_accuracy, summary.last_eval_accuracy);
+  return 0;
+}
+
+int print_config(const ConfigArgs& args, cloze::Registry& registry) {
+  std::cout << args.load(registry).to_toml();
+  return 0;
+}
+
+int plugins(const std::string& describe, cloze::Registry& registry) {
+  if (!describe.empty()) {
+    const auto kind = registry.contains(cloze::PluginKind::modality, describe) ? cloze::PluginKind::modality
+                                                                               : cloze::PluginKind::corruption;
+    const auto& info = registry.info(kind, describe);
+    fmt::print("{} ({}): {}\nfrom {}\n\n{}", info.name, cloze::to_string(info.kind), info.doc,
+               info.library.string(), cloze::describe(info.schema));
+    return 0;
+  }
+  for (const auto& info : registry.list())
+    fmt::print("{:<11} {:<16} {}\n", cloze::to_string(info.kind), info.name, info.doc);
+  return 0;
+}
+
+int corrupt(const ConfigArgs& args, int64_t batches, const std::string& out, cloze::Registry& registry) {
+  const auto experiment = args.load(registry);
+  const cloze::Pipeline pipeline(experiment, registry);
+  auto loader = pipeline.loader(cloze::Split::train, experiment.section("train").integer("batch_size"));
+  cloze::TensorMap tensors;
+  for (int64_t b = 0; b < batches; ++b) {
+    const auto item = loader->next();
+    const std::string prefix = std::to_string(b) + ".";
+    tensors[prefix + "units"] = item.batch.units;
+    tensors[prefix + "padding"] = item.batch.padding;
+    tensors[prefix + "input"] = item.corrupted.input;
+    tensors[prefix + "input_positions"] = item.corrupted.input_positions;
+    tensors[prefix + "target"] = item.corrupted.target;
+    tensors[prefix + "loss_mask"] = item.corrupted.loss_mask;
+    if (item.corrupted.decoder_input.defined()) tensors[prefix + "decoder_input"] = item.corrupted.decoder_input;
+  }
+  cloze::save_safetensors(out, tensors, {{"config", experiment.to_toml()}});
+  fmt::print("wrote {} batches to {}\n", batches, out);
+  return 0;
+}
+
+int preview(const ConfigArgs& args, int64_t samples, cloze::Registry& registry) {
+  const auto experiment = args.load(registry);
+  const cloze::Pipeline pipeline(experiment, registry);
+  auto loader = pipeline.loader(cloze::Split::train, std::max<int64_t>(samples, 1));
+  const auto item = loader->next();
+  for (int64_t row = 0; row < samples && row < item.batch.size(); ++row)
+    fmt::print("[{}] {}\n\n", item.batch.sample_ids[static_cast<std::size_t>(row)],
+               pipeline.modality().preview(item.batch, item.corrupted, row));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cloze: denoising pretraining across text, images and audio"};
+  app.require_subcommand(1);
+
+  ConfigArgs train_args, config_args, corrupt_args, preview_args;
+  auto* train_command = app.add_subcommand("train", "train an experiment");
+  train_args.add_to(*train_command);
+  auto* config_command = app.add_subcommand("config", "print the resolved config as TOML");
+  config_args.add_to(*config_command);
+
+  std::string describe;
+  auto* plugins_command = app.add_subcommand("plugins", "list the plugins, or describe one's parameters");
+  plugins_command->add_option("--describe", describe, "plugin name");
+
+  int64_t batches = 1;
+  std::string out;
+  auto* corrupt_command = app.add_subcommand("corrupt", "dump corrupted batches as safetensors");
+  corrupt_args.add_to(*corrupt_command);
+  corrupt_command->add_option("--batches", batches, "batches to dump")->check(CLI::PositiveNumber);
+  corrupt_command->add_option("--out", out, "output .safetensors file")->required();
+
+  int64_t samples = 4;
+  auto* preview_command = app.add_subcommand("preview", "print corrupted samples with the corruption marked");
+  preview_args.add_to(*preview_command);
+  preview_command->add_option("--samples", samples, "samples to show")->check(CLI::PositiveNumber);
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    cloze::Registry registry;
+    registry.load_default_plugins();
+    if (*train_command) return train(train_args, registry);
+    if (*config_command) return print_config(config_args, registry);
+    if (*plugins_command) return plugins(describe, registry);
+    if (*corrupt_command) return corrupt(corrupt_args, batches, out, registry);
+    if (*preview_command) return preview(preview_args, samples, registry);
+  } catch (const std::exception& e) {
+    std::cerr << "cloze: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
