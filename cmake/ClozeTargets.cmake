@@ -10,9 +10,15 @@ function(cloze_warnings target)
   set_target_properties(${target} PROPERTIES DEFINE_SYMBOL "")
 endfunction()
 
-# Reuse the framework's precompiled header (LibTorch's heavy headers).
+# Reuse the framework's precompiled header (LibTorch's heavy headers). GCC
+# accepts it only with the flags it was built with, so executables are compiled
+# -fPIC (not -fPIE) like the libraries.
 function(cloze_use_pch target)
   target_precompile_headers(${target} REUSE_FROM cloze_pch)
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "EXECUTABLE")
+    target_compile_options(${target} PRIVATE -fPIC)
+  endif()
 endfunction()
 
 # cloze_add_plugin(NAME SOURCES a.cpp ...): a modality or corruption plugin,

@@ -50,7 +50,7 @@ ModelOptions ModelOptions::from(const Params& params) {
 
 DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const UnitSpec& units, const Grid& grid,
                                        ReconstructionMode mode)
-    : options_(options), units_(units), grid_(grid) {
+    : options_(options), units_(units) {
   if (mode != ReconstructionMode::in_place)
     throw Error("model: reconstruction mode '" + to_string(mode) +
                 "' is not supported yet; only 'in_place' (the encoder predicts every position) is");
@@ -120,8 +120,8 @@ at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
 at::Tensor DenoisingModelImpl::forward(const Corrupted& corrupted) {
   at::Tensor hidden = encode(corrupted);  // [B, N, dim]
   if (!corrupted.loss_mask.defined() || corrupted.loss_mask.sizes() != hidden.sizes().slice(0, 2))
-    throw Error("model: loss_mask is " + shape_of(corrupted.loss_mask) + ", in-place reconstruction needs [B, N_in] = " +
-                shape_of(corrupted.input_positions));
+    throw Error("model: loss_mask is " + shape_of(corrupted.loss_mask) +
+                ", in-place reconstruction needs [B, N_in] = " + shape_of(corrupted.input_positions));
   // Row-major positions of the scored units, so predictions line up with target[loss_mask].
   const at::Tensor rows = corrupted.loss_mask.reshape({-1}).nonzero().squeeze(1);  // [M]
   return head(hidden.view({-1, options_.dim}).index_select(0, rows));

@@ -1,5 +1,7 @@
 #include "cloze/params.h"
 
+#include <charconv>
+#include <cmath>
 #include <iomanip>
 #include <sstream>
 
@@ -34,7 +36,7 @@ std::string quoted(const std::string& s) {
       case '\t': out << "\\t"; break;
       case '\r': out << "\\r"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
           out << "\\u" << std::hex << std::setw(4) << std::setfill('0') << static_cast<int>(c) << std::dec;
         else
           out << c;
@@ -50,10 +52,13 @@ std::string to_toml(const Value& value) {
   struct Printer {
     std::string operator()(int64_t v) const { return std::to_string(v); }
     std::string operator()(double v) const {
-      std::ostringstream out;
-      out << std::setprecision(17) << v;
-      std::string s = out.str();
-      if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // keep it a TOML float
+      if (std::isnan(v)) return "nan";
+      if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+      // The shortest text that reads back to the same double: 0.15, not 0.14999999999999999.
+      char text[32];
+      const auto result = std::to_chars(text, text + sizeof text, v);
+      std::string s(text, result.ptr);
+      if (s.find_first_of(".e") == std::string::npos) s += ".0";  // keep it a TOML float
       return s;
     }
     std::string operator()(bool v) const { return v ? "true" : "false"; }

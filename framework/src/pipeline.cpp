@@ -35,12 +35,16 @@ Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
     throw Error(experiment.source + ": corruption '" + experiment.corruption + "' cannot work on modality '" +
                 experiment.modality + "': " + why);
   corruption_->prepare(units_);
+  train_ = modality_->dataset(Split::train);
+  eval_ = modality_->dataset(Split::eval);
 }
+
+int64_t Pipeline::samples(Split split) const { return (split == Split::train ? train_ : eval_)->size(); }
 
 std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch) const {
   LoaderOptions options = LoaderOptions::from(loader_params_, batch_size);
   if (split == Split::eval) options.shuffle = false;
-  return std::make_unique<Loader>(modality_->dataset(split), corruption_, seed_, options, first_batch);
+  return std::make_unique<Loader>(split == Split::train ? train_ : eval_, corruption_, seed_, options, first_batch);
 }
 
 }  // namespace cloze

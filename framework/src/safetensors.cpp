@@ -255,9 +255,9 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   uint64_t expected = 0;
   for (const auto& entry : entries) {
     if (entry.begin != expected)
-      fail(path, "tensor '" + entry.name + "' starts at byte " + std::to_string(entry.begin) + " of the data buffer, " +
-                     (entry.begin < expected ? "overlapping" : "leaving a gap after") + " the tensor before it (which ends at " +
-                     std::to_string(expected) + ")");
+      fail(path, "tensor '" + entry.name + "' starts at byte " + std::to_string(entry.begin) +
+                     " of the data buffer, " + (entry.begin < expected ? "overlapping" : "leaving a gap after") +
+                     " the tensor before it (which ends at " + std::to_string(expected) + ")");
     expected = entry.end;
   }
   if (expected != buffer_size)

@@ -229,7 +229,8 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
   // The same held-out batches at every eval, so the curve measures the model.
   std::vector<Corrupted> eval_batches;
   {
-    auto eval_loader = pipeline.loader(Split::eval, options.batch_size);
+    // A small held-out split is still evaluated, in smaller batches.
+    auto eval_loader = pipeline.loader(Split::eval, std::min(options.batch_size, pipeline.samples(Split::eval)));
     const int64_t count = std::min(options.eval_batches, eval_loader->batches_per_epoch());
     for (int64_t i = 0; i < count; ++i) eval_batches.push_back(to_device(eval_loader->next().corrupted, device));
   }

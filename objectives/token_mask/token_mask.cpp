@@ -61,8 +61,8 @@ class TokenMask : public cloze::Corruption {
     params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
     // The slack lets sums such as 0.7 + 0.3 pass despite their rounding.
     params.require(mask_ + random_ <= 1.0 + 1e-12, "random",
-                   "mask + random = " + std::to_string(mask_ + random_) +
-                       " must be at most 1 (the rest of the chosen units stay unchanged)");
+                   "mask + random must be at most 1 (mask = " + cloze::to_toml(mask_) +
+                       "); the rest of the chosen units stay unchanged");
   }
 
   cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }

@@ -8,8 +8,10 @@
 //   [modality]   name = "text", then that plugin's parameters
 //   [corruption] name = "token_mask", then that plugin's parameters
 //
-// Errors name the file and line: an unknown key gets a did-you-mean, a wrong
-// type names the expected and the actual type, a bad override names itself.
+// Errors name the file and line ("mlm.toml:7: unknown key 'train.stepz'; did
+// you mean 'train.steps'?"): an unknown key or section gets a did-you-mean, a
+// wrong type names the expected and the actual type, a bad override names
+// itself ("override 'train.steps=abc': ...").
 #pragma once
 
 #include <filesystem>
@@ -30,7 +32,7 @@ struct Experiment {
   std::map<std::string, Params> sections;  // every framework section, "modality", "corruption"
   std::string modality;    // plugin names
   std::string corruption;
-  std::vector<std::string> plugin_paths;
+  std::vector<std::string> plugin_paths;  // absolute, as loaded
 
   const Params& section(const std::string& name) const;  // throws naming the section
 
@@ -38,14 +40,22 @@ struct Experiment {
   // Parsing it back gives an equal Experiment.
   std::string to_toml() const;
 
+  // Compares the resolved config; `source` and the origins are not part of it.
   bool operator==(const Experiment& other) const;
 };
 
-// Reads `path`, applies `overrides` ("section.key=value"; a string value may be
-// unquoted), loads the plugin folders in [plugins] paths into `registry`, then
-// validates [modality] and [corruption] against their plugins' schemas and
-// checks that the corruption supports the modality's units is left to the
-// caller (it needs the built modality).
+// Reads `path` and resolves it:
+//  1. the file, each value's origin "FILE:LINE";
+//  2. `overrides`, "section.key=value" in order, each replacing the file's
+//     value; a string may be bare (`modality.tokenizer=byte`), a string list
+//     may be one bare string; other values are TOML literals;
+//  3. the framework sections against `sections` (absent keys take defaults);
+//  4. [plugins] paths (relative to the file; to the working directory in an
+//     override) made absolute, checked to exist and loaded into `registry`;
+//  5. [modality] and [corruption]: `name` picks the plugin (so an override of
+//     the name switches it), the other keys are checked against its schema.
+// Whether the corruption supports the modality's units is left to the caller:
+// that needs the built modality.
 Experiment load_experiment(const std::filesystem::path& path, const std::vector<std::string>& overrides,
                            Registry& registry, const SectionSchemas& sections);
 

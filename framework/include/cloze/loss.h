@@ -10,12 +10,15 @@
 namespace cloze {
 
 struct MaskedLoss {
-  at::Tensor loss;     // scalar, differentiable: mean over the M scored units
+  at::Tensor loss;     // scalar float32, differentiable: mean over the M scored units (and their D values)
   at::Tensor correct;  // scalar int64: argmax == target among them (discrete), 0 otherwise
   int64_t count = 0;   // M
 };
 
-// `predictions`: [M, V] logits or [M, D] values, as DenoisingModel::forward returns.
+// `predictions`: [M, V] logits or [M, D] values, as DenoisingModel::forward
+// returns, in the row-major order of corrupted.loss_mask. Scored in float32
+// whatever their dtype. With M == 0 the loss is a zero still connected to
+// `predictions`, so backward() runs as on any other step.
 MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted, UnitKind kind);
 
 }  // namespace cloze

@@ -52,7 +52,6 @@ class DenoisingModelImpl : public torch::nn::Module {
 
   ModelOptions options_;
   UnitSpec units_;
-  Grid grid_;
 
   // stem: one of token_embed_ (discrete) or unit_proj_ (continuous)
   torch::nn::Embedding token_embed_{nullptr};

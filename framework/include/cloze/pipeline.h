@@ -36,9 +36,12 @@ class Pipeline {
   // eval split is never shuffled, so its first batches are the same each time.
   std::unique_ptr<Loader> loader(Split split, int64_t batch_size, int64_t first_batch = 0) const;
 
+  int64_t samples(Split split) const;
+
  private:
   std::shared_ptr<Modality> modality_;
   std::shared_ptr<Corruption> corruption_;
+  std::shared_ptr<const Dataset> train_, eval_;
   UnitSpec units_;
   Grid grid_;
   uint64_t seed_;

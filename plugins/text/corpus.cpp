@@ -1,0 +1,181 @@
+// Listing a corpus's files and splitting them into documents: plain text (one
+// document per file, or separated by a line such as fortune's "%") and JSONL
+// (one document per line, its text in one field).
+#include "corpus.h"
+
+#include <fnmatch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cloze/error.h"
+#include "utf8.h"
+
+namespace cloze::text {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string list;
+  for (const auto& item : items) list += (list.empty() ? "" : ", ") + item;
+  return "[" + list + "]";
+}
+
+bool excluded(const fs::path& file, const std::vector<std::string>& exclude) {
+  const std::string name = file.filename().string();
+  return std::any_of(exclude.begin(), exclude.end(),
+                     [&](const std::string& glob) { return ::fnmatch(glob.c_str(), name.c_str(), 0) == 0; });
+}
+
+std::vector<fs::path> files_in(const fs::path& folder, const std::vector<std::string>& exclude) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(folder))
+    if (entry.is_regular_file() && !excluded(entry.path(), exclude)) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error("text: cannot read " + file.string());
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+bool blank(std::string_view text) {
+  return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
+}
+
+std::string_view without_line_breaks_around(std::string_view text) {
+  const auto first = text.find_first_not_of("\r\n");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of("\r\n") - first + 1);
+}
+
+// Calls `visit(line, start, next)` for each line of `content`, its line break
+// and a trailing '\r' removed; `start` is the line's offset in `content` and
+// `next` the offset of the line after it.
+template <typename Visit>
+void for_each_line(std::string_view content, Visit visit) {
+  for (std::size_t start = 0; start < content.size();) {
+    const std::size_t end = std::min(content.find('\n', start), content.size());
+    std::string_view line = content.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    visit(line, start, end + 1);
+    start = end + 1;
+  }
+}
+
+// One file's documents on their way to the caller: blank ones are dropped,
+// ones that are not UTF-8 dropped and counted.
+struct FileDocuments {
+  const Corpus::Visit& visit;
+  int64_t label;
+  int64_t visited = 0;
+  int64_t invalid = 0;
+
+  void offer(std::string_view text) {
+    text = without_line_breaks_around(text);
+    if (blank(text)) return;
+    if (!valid_utf8(text)) {
+      ++invalid;
+      return;
+    }
+    visit(text, label);
+    ++visited;
+  }
+};
+
+void read_plain(std::string_view content, const std::string& separator, FileDocuments& documents) {
+  if (separator.empty()) {
+    documents.offer(content);
+    return;
+  }
+  std::size_t document_start = 0;
+  for_each_line(content, [&](std::string_view line, std::size_t line_start, std::size_t next) {
+    if (line != separator) return;
+    documents.offer(content.substr(document_start, line_start - document_start));
+    document_start = next;
+  });
+  if (document_start < content.size()) documents.offer(content.substr(document_start));
+}
+
+void read_jsonl(std::string_view content, const std::string& field, const fs::path& file, FileDocuments& documents) {
+  int64_t line_number = 0;
+  for_each_line(content, [&](std::string_view line, std::size_t, std::size_t) {
+    ++line_number;
+    if (blank(line)) return;
+    if (!valid_utf8(line)) {
+      ++documents.invalid;  // a document we cannot read, not a broken file
+      return;
+    }
+    const std::string where = file.string() + ":" + std::to_string(line_number) + ": ";
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(where + "not valid JSON: " + e.what());
+    }
+    if (!record.is_object() || !record.contains(field) || !record[field].is_string())
+      throw Error(where + "not a JSON object with a string field \"" + field + "\"");
+    documents.offer(record[field].get_ref<const std::string&>());
+  });
+}
+
+}  // namespace
+
+Corpus::Corpus(CorpusOptions options) : options_(std::move(options)) {
+  for (const auto& path : options_.paths) {
+    std::error_code error;
+    if (fs::is_directory(path, error)) {
+      auto inside = files_in(path, options_.exclude);
+      files_.insert(files_.end(), inside.begin(), inside.end());
+    } else if (fs::is_regular_file(path, error)) {
+      files_.emplace_back(path);
+    } else {
+      throw Error(path + ": no such file or folder");
+    }
+  }
+  if (files_.empty())
+    throw Error("no files in " + joined(options_.paths) +
+                (options_.exclude.empty() ? "" : " outside the excluded " + joined(options_.exclude)));
+}
+
+std::string Corpus::identity() const {
+  std::ostringstream identity;
+  identity << "format " << static_cast<int>(options_.format) << ", field " << options_.jsonl_field
+           << ", separator " << options_.separator.size() << ":" << options_.separator << "\n";
+  for (const auto& file : files_)
+    identity << fs::weakly_canonical(file).string() << " " << fs::file_size(file) << " "
+             << fs::last_write_time(file).time_since_epoch().count() << "\n";
+  return identity.str();
+}
+
+int64_t Corpus::for_each_document(const Visit& visit, bool report_skips) const {
+  int64_t visited = 0;
+  for (std::size_t i = 0; i < files_.size(); ++i) {
+    const std::string content = read_file(files_[i]);
+    FileDocuments documents{visit, static_cast<int64_t>(i)};
+    if (options_.format == Format::jsonl)
+      read_jsonl(content, options_.jsonl_field, files_[i], documents);
+    else
+      read_plain(content, options_.separator, documents);
+    if (report_skips && documents.invalid > 0)
+      std::cerr << "text: skipped " << documents.invalid << " document" << (documents.invalid == 1 ? "" : "s")
+                << " with invalid UTF-8 in " << files_[i].string() << "\n";
+    visited += documents.visited;
+  }
+  if (visited == 0)
+    throw Error("text: corpus " + joined(options_.paths) +
+                " holds no text: every document is blank or not valid UTF-8");
+  return visited;
+}
+
+}  // namespace cloze::text

@@ -1,0 +1,45 @@
+// Training a sentencepiece model on the corpus's lines, kept in the cache.
+#include "sentencepiece_training.h"
+
+#include <string>
+#include <vector>
+
+#include "atomic_write.h"
+#include "hash.h"
+#include "sentencepiece_bridge.h"
+
+namespace cloze::text {
+
+namespace {
+
+// Sentencepiece trains on "sentences" and drops any longer than its
+// max_sentence_length, so documents go in line by line.
+std::vector<std::string> corpus_lines(const Corpus& corpus) {
+  std::vector<std::string> lines;
+  // Skips are reported when the corpus is tokenized, which always follows.
+  corpus.for_each_document(
+      [&](std::string_view text, int64_t) {
+        for (std::size_t start = 0; start < text.size();) {
+          const std::size_t end = std::min(text.find('\n', start), text.size());
+          if (end > start) lines.emplace_back(text.substr(start, end - start));
+          start = end + 1;
+        }
+      },
+      /*report_skips=*/false);
+  return lines;
+}
+
+}  // namespace
+
+std::filesystem::path trained_sentencepiece_model(const Corpus& corpus, int64_t vocab_size,
+                                                  const std::filesystem::path& cache_root) {
+  const std::string options = "unigram v1, vocab " + std::to_string(vocab_size) + "\n";
+  const auto model = cache_root / ("sentencepiece-" + cache_key(options + corpus.identity()) + ".model");
+  if (std::filesystem::exists(model)) return model;
+  std::string serialized;
+  sentencepiece_bridge().train(corpus_lines(corpus), vocab_size, serialized);
+  write_file_atomically(model, serialized);
+  return model;
+}
+
+}  // namespace cloze::text

@@ -1,0 +1,137 @@
+// The text modality: its parameter schema, the Modality that turns a corpus
+// into packed chunks of token ids, and the plugin entry point.
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "cloze/error.h"
+#include "cloze/plugin.h"
+#include "corpus.h"
+#include "packed_dataset.h"
+#include "preview.h"
+#include "sentencepiece_training.h"
+#include "split.h"
+#include "token_cache.h"
+#include "tokenizer.h"
+
+namespace cloze::text {
+
+namespace {
+
+using Strings = std::vector<std::string>;
+
+Schema schema() {
+  return {
+      {"corpus", ParamType::string_list, Strings{}, "text files or folders (every file inside, recursively, sorted)"},
+      {"exclude", ParamType::string_list, Strings{}, "globs on file names to skip inside folders, e.g. [\"*.dat\"]"},
+      {"format", ParamType::string, std::string("plain"), "\"plain\" text or \"jsonl\" (one JSON object per line)"},
+      {"jsonl_field", ParamType::string, std::string("text"), "jsonl: the field holding a document's text"},
+      {"separator", ParamType::string, std::string(""),
+       "plain: a line equal to this ends a document (fortunes: \"%\"); \"\" = one document per file"},
+      {"tokenizer", ParamType::string, std::string("sentencepiece"), "\"sentencepiece\" or \"byte\""},
+      {"tokenizer_model", ParamType::string, std::string(""),
+       "a sentencepiece .model to load; \"\" = train one on the corpus (cached)"},
+      {"vocab_size", ParamType::integer, int64_t{4000}, "vocabulary of a sentencepiece model trained here"},
+      {"seq_len", ParamType::integer, int64_t{128}, "tokens per sample; documents are packed end to end, eos between"},
+      {"eval_fraction", ParamType::real, 0.05, "share of documents held out for eval (fixed hash of the index)"},
+  };
+}
+
+void validate(const Params& params) {
+  const auto& format = params.string("format");
+  const auto& tokenizer = params.string("tokenizer");
+  const auto& model = params.string("tokenizer_model");
+  params.require(!params.strings("corpus").empty(), "corpus", "names no files or folders of text");
+  params.require(format == "plain" || format == "jsonl", "format", "must be \"plain\" or \"jsonl\"");
+  params.require(format != "jsonl" || !params.string("jsonl_field").empty(), "jsonl_field",
+                 "must name the field that holds a document's text");
+  params.require(format == "plain" || params.string("separator").empty(), "separator",
+                 "only plain text has separator lines; each JSONL line is one document");
+  params.require(tokenizer == "sentencepiece" || tokenizer == "byte", "tokenizer",
+                 "must be \"sentencepiece\" or \"byte\"");
+  params.require(model.empty() || tokenizer == "sentencepiece", "tokenizer_model",
+                 "is a sentencepiece model; the byte tokenizer reads none");
+  params.require(model.empty() || std::filesystem::is_regular_file(model), "tokenizer_model",
+                 model + ": no such file");
+  params.require(params.integer("vocab_size") > reserved_count &&
+                     params.integer("vocab_size") <= std::numeric_limits<int32_t>::max(),
+                 "vocab_size", "must be in [6, 2^31 - 1]: above the 5 reserved ids, ids are int32");
+  params.require(params.integer("seq_len") >= 1, "seq_len", "must be at least 1");
+  const double eval_fraction = params.real("eval_fraction");
+  params.require(eval_fraction >= 0 && eval_fraction < 1, "eval_fraction", "must be in [0, 1)");
+}
+
+Corpus open_corpus(const Params& params) {
+  CorpusOptions options{params.strings("corpus"), params.strings("exclude"),
+                        params.string("format") == "jsonl" ? Format::jsonl : Format::plain,
+                        params.string("jsonl_field"), params.string("separator")};
+  try {
+    return Corpus(std::move(options));
+  } catch (const Error& e) {
+    params.require(false, "corpus", e.what());  // names the config key the paths came from
+    throw;
+  }
+}
+
+std::unique_ptr<Tokenizer> make_tokenizer(const Params& params, const Corpus& corpus,
+                                          const std::filesystem::path& cache_root) {
+  if (params.string("tokenizer") == "byte") return make_byte_tokenizer();
+  const auto& model = params.string("tokenizer_model");
+  if (!model.empty()) return load_sentencepiece(model);
+  return load_sentencepiece(trained_sentencepiece_model(corpus, params.integer("vocab_size"), cache_root));
+}
+
+std::filesystem::path cache_root_of(const ModalityContext& context) {
+  if (context.cache_dir.empty())
+    throw Error("text: no cache folder given (ModalityContext::cache_dir); the tokenizer and token cache live there");
+  const auto root = context.cache_dir / "text";
+  std::filesystem::create_directories(root);
+  return root;
+}
+
+class TextModality final : public Modality {
+ public:
+  TextModality(const Params& params, const ModalityContext& context) : seq_len_(params.integer("seq_len")) {
+    validate(params);
+    const auto cache_root = cache_root_of(context);
+    const Corpus corpus = open_corpus(params);
+    tokenizer_ = make_tokenizer(params, corpus, cache_root);
+    const auto cache = TokenCache::open_or_build(corpus, *tokenizer_, cache_root);
+    const auto documents = static_cast<int64_t>(cache->documents().size());
+    const double eval_fraction = params.real("eval_fraction");
+    params.require(eval_fraction == 0 || documents >= 2, "eval_fraction",
+                   "the corpus holds a single document, so it cannot be split; set eval_fraction = 0.0 or add text");
+    const auto splits = assign_splits(documents, eval_fraction);
+    const int64_t pad = tokenizer_->units().pad_id;
+    train_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::train), seq_len_, pad);
+    eval_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::eval), seq_len_, pad);
+  }
+
+  UnitSpec units() const override { return tokenizer_->units(); }
+  Grid grid() const override { return Grid{{seq_len_}}; }
+  std::shared_ptr<Dataset> dataset(Split split) const override { return split == Split::train ? train_ : eval_; }
+
+  std::string preview(const Batch& batch, const Corrupted& corrupted, int64_t row) const override {
+    return preview_row(*tokenizer_, batch, corrupted, row);
+  }
+
+ private:
+  int64_t seq_len_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::shared_ptr<Dataset> train_;
+  std::shared_ptr<Dataset> eval_;
+};
+
+}  // namespace
+
+}  // namespace cloze::text
+
+CLOZE_PLUGIN(registry) {
+  registry.add_modality(
+      "text", "text documents, tokenized (sentencepiece or bytes) and packed into chunks of seq_len ids",
+      cloze::text::schema(), [](const cloze::Params& params, const cloze::ModalityContext& context) {
+        return std::make_shared<cloze::text::TextModality>(params, context);
+      });
+}

@@ -1,0 +1,81 @@
+// Building (tokenizing the corpus) and opening the token cache.
+#include "token_cache.h"
+
+#include <fstream>
+#include <string>
+
+#include "atomic_write.h"
+#include "cloze/error.h"
+#include "hash.h"
+
+namespace cloze::text {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const tokens_file = "tokens.i32";
+const char* const documents_file = "documents.i64";
+
+template <typename T>
+void write_all(std::ofstream& out, const std::vector<T>& items) {
+  out.write(reinterpret_cast<const char*>(items.data()), static_cast<std::streamsize>(items.size() * sizeof(T)));
+}
+
+// Tokenizes the corpus into `folder`, streaming ids to disk document by document.
+void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& folder) {
+  fs::create_directories(folder);
+  std::ofstream tokens(folder / tokens_file, std::ios::binary);
+  std::vector<DocumentSpan> documents;
+  std::vector<int32_t> ids;
+  int64_t position = 0;
+  corpus.for_each_document(
+      [&](std::string_view text, int64_t label) {
+        ids.clear();
+        tokenizer.encode(text, ids);
+        ids.push_back(tokenizer.end_of_document());
+        write_all(tokens, ids);
+        const auto length = static_cast<int64_t>(ids.size());
+        documents.push_back({position, length, label});
+        position += length;
+      },
+      /*report_skips=*/true);
+  std::ofstream spans(folder / documents_file, std::ios::binary);
+  write_all(spans, documents);
+  if (!tokens.flush() || !spans.flush()) throw Error("text: cannot write the token cache in " + folder.string());
+}
+
+std::vector<DocumentSpan> read_documents(const fs::path& file, int64_t token_count) {
+  std::ifstream in(file, std::ios::binary);
+  const auto bytes = fs::file_size(file);
+  std::vector<DocumentSpan> documents(bytes / sizeof(DocumentSpan));
+  in.read(reinterpret_cast<char*>(documents.data()), static_cast<std::streamsize>(bytes));
+  const bool whole = in && bytes % sizeof(DocumentSpan) == 0 && !documents.empty() &&
+                     documents.back().start + documents.back().length == token_count;
+  if (!whole) throw Error("text: token cache " + file.parent_path().string() + " is damaged; delete it to rebuild");
+  return documents;
+}
+
+}  // namespace
+
+std::shared_ptr<const TokenCache> TokenCache::open_or_build(const Corpus& corpus, const Tokenizer& tokenizer,
+                                                            const fs::path& cache_root) {
+  const auto folder = cache_root / cache_key("token cache v1\n" + corpus.identity() + tokenizer.identity());
+  if (!fs::exists(folder)) {
+    const auto temporary = temporary_path_for(folder);
+    try {
+      build(corpus, tokenizer, temporary);
+    } catch (...) {
+      std::error_code ignored;
+      fs::remove_all(temporary, ignored);
+      throw;
+    }
+    publish(temporary, folder);
+  }
+  return std::make_shared<const TokenCache>(folder);
+}
+
+TokenCache::TokenCache(const fs::path& folder)
+    : tokens_(folder / tokens_file), documents_(read_documents(folder / documents_file, token_count())) {}
+
+}  // namespace cloze::text

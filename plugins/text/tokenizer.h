@@ -1,0 +1,47 @@
+// Tokenizers of the text plugin: text to ids and back, with the special ids
+// a denoising model needs. Both tokenizers this plugin builds reserve the same
+// first ids (see ReservedId); a sentencepiece model loaded from a file keeps
+// its own layout and is read for it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cloze/units.h"
+
+namespace cloze::text {
+
+enum ReservedId : int32_t { pad_id = 0, unk_id = 1, bos_id = 2, eos_id = 3, mask_id = 4, reserved_count = 5 };
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Appends the ids of `text` to `ids` (no bos or eos).
+  virtual void encode(std::string_view text, std::vector<int32_t>& ids) const = 0;
+  // The text of `ids`, for reading: special ids appear by name ("</s>",
+  // "[MASK]"), sentencepiece's word-start mark '▁' as a space. For ids that
+  // encode() made, decode() gives the text back (up to sentencepiece's
+  // normalization and a leading space).
+  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+
+  // vocab_size, pad_id, mask_id, special_ids, begins_word.
+  virtual const UnitSpec& units() const = 0;
+  // Ends every document in the packed stream.
+  virtual int32_t end_of_document() const = 0;
+  // What fixes the ids this tokenizer gives; part of the token cache's key.
+  virtual std::string identity() const = 0;
+};
+
+// Ids 0-4 reserved, then the 256 byte values: vocab 261, exact round trip.
+std::unique_ptr<Tokenizer> make_byte_tokenizer();
+
+// A sentencepiece model file (trained here or anywhere else); throws
+// cloze::Error naming the file if it cannot be loaded or has no pad or eos.
+std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& model);
+
+}  // namespace cloze::text

@@ -1,0 +1,506 @@
+// The text modality (plugins/text), loaded from the build tree like any
+// plugin: byte and sentencepiece tokenizers, reading plain text and JSONL,
+// packing into chunks, labels, the train/eval split, the token cache, previews
+// and the errors a user sees. Every case builds its own tiny corpus.
+#include <catch2/catch.hpp>
+
+#include <ATen/Functions.h>
+#include <ATen/core/Tensor.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cloze/modality.h"
+#include "cloze/params.h"
+#include "cloze/registry.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using Strings = std::vector<std::string>;
+
+// The byte tokenizer's layout (plugins/text/README.md): 5 reserved ids, then bytes.
+constexpr int64_t pad = 0, eos = 3, mask = 4, first_byte = 5;
+
+const cloze::Registry& registry() {
+  static const auto loaded = [] {
+    auto r = std::make_unique<cloze::Registry>();
+    r->load_default_plugins();
+    return r;
+  }();
+  return *loaded;
+}
+
+// A fresh folder per test case: ctest runs the cases in parallel.
+struct Fixture {
+  fs::path dir;
+
+  explicit Fixture(const std::string& name) : dir(fs::path(CLOZE_TEST_DATA_DIR) / "text" / name) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+
+  std::string write(const std::string& name, const std::string& content) const {
+    const auto path = dir / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << content;
+    return path.string();
+  }
+
+  cloze::ModalityContext context(const std::string& cache = "cache") const { return {dir / cache, 0}; }
+};
+
+cloze::Params text_params(const std::vector<std::pair<std::string, cloze::Value>>& values) {
+  cloze::Params params("modality", registry().info(cloze::PluginKind::modality, "text").schema);
+  for (const auto& [name, value] : values) params.set(name, value, "test");
+  return params;
+}
+
+std::shared_ptr<cloze::Modality> make(const cloze::Params& params, const cloze::ModalityContext& context) {
+  return registry().make_modality("text", params, context);
+}
+
+std::vector<int64_t> indices(int64_t count) {
+  std::vector<int64_t> all(static_cast<std::size_t>(count));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  return all;
+}
+
+std::vector<int64_t> row_ids(const cloze::Batch& batch, int64_t row) {
+  const at::Tensor ids = batch.units[row].contiguous();
+  return {ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel()};
+}
+
+// Every id of a split that is not padding, chunk after chunk.
+std::vector<int64_t> stream_of(const cloze::Dataset& dataset) {
+  const auto batch = dataset.collate(indices(dataset.size()));
+  const at::Tensor units = batch.units.masked_select(batch.padding.logical_not());
+  return {units.data_ptr<int64_t>(), units.data_ptr<int64_t>() + units.numel()};
+}
+
+// The documents of a byte-tokenized split: its stream cut at eos, ids as bytes.
+Strings byte_documents(const cloze::Dataset& dataset) {
+  Strings documents(1);
+  for (int64_t id : stream_of(dataset)) {
+    if (id == eos)
+      documents.emplace_back();
+    else
+      documents.back() += static_cast<char>(id - first_byte);
+  }
+  documents.pop_back();  // the stream ends with eos
+  return documents;
+}
+
+std::vector<int64_t> labels_of(const cloze::Batch& batch) {
+  return {batch.labels.data_ptr<int64_t>(), batch.labels.data_ptr<int64_t>() + batch.labels.numel()};
+}
+
+// Nothing corrupted: the preview is then the row's text.
+cloze::Corrupted uncorrupted(const cloze::Batch& batch) {
+  cloze::Corrupted out;
+  out.input = batch.units;
+  out.target = batch.units;
+  out.loss_mask = at::zeros_like(batch.padding);
+  return out;
+}
+
+// Each file under `dir` and its modification time: equal snapshots mean nothing was rewritten.
+std::map<std::string, int64_t> snapshot(const fs::path& dir) {
+  std::map<std::string, int64_t> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) files[entry.path().string()] = entry.last_write_time().time_since_epoch().count();
+  return files;
+}
+
+std::vector<fs::path> files_named(const fs::path& dir, const std::string& suffix) {
+  std::vector<fs::path> found;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      found.push_back(entry.path());
+  }
+  return found;
+}
+
+// Collects what is written to std::cerr while it lives.
+struct CaptureStderr {
+  std::ostringstream text;
+  std::streambuf* saved = std::cerr.rdbuf(text.rdbuf());
+  ~CaptureStderr() { std::cerr.rdbuf(saved); }
+};
+
+Strings synthetic_words() {
+  return {"the",   "cat",  "sat",     "on",    "mat",    "dog",   "ran",   "far",  "away",
+          "over", "green", "hill", "quickly", "under", "bridge", "river", "stone", "light"};
+}
+
+// A small synthetic English corpus for sentencepiece: 300 lines in 30 documents.
+std::string synthetic_corpus() {
+  const Strings words = synthetic_words();
+  std::string text;
+  for (std::size_t line = 0; line < 300; ++line) {
+    for (std::size_t w = 0; w < 9; ++w) text += words[(line * 7 + w * 5 + line * w) % words.size()] + " ";
+    text += line % 10 == 9 ? "\n%\n" : "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("byte tokenizer: one id per byte after the reserved ids, decoded back exactly") {
+  Fixture f("byte_round_trip");
+  const std::string text = "h\xC3\xA9llo w\xC3\xB6rld \xE2\x9C\x93 \xF0\x9D\x84\x9E!";  // 2-, 3- and 4-byte characters
+  const auto params = text_params({{"corpus", Strings{f.write("a.txt", text)}}, {"tokenizer", std::string("byte")},
+                                   {"eval_fraction", 0.0}, {"seq_len", int64_t{32}}});
+  const auto text_modality = make(params, f.context());
+
+  const auto units = text_modality->units();
+  CHECK(units.kind == cloze::UnitKind::discrete);
+  CHECK(units.vocab_size == first_byte + 256);
+  CHECK(units.pad_id == pad);
+  CHECK(units.mask_id == mask);
+  CHECK(units.special_ids == std::vector<int64_t>{0, 1, 2, 3, 4});
+  CHECK(units.begins_word.empty());
+
+  const auto batch = text_modality->dataset(cloze::Split::train)->collate({0});
+  std::vector<int64_t> expected;
+  for (unsigned char c : text) expected.push_back(first_byte + c);
+  expected.push_back(eos);
+  expected.resize(32, pad);
+  CHECK(row_ids(batch, 0) == expected);
+  CHECK(text_modality->preview(batch, uncorrupted(batch), 0) == text + "</s>");
+}
+
+TEST_CASE("packing: documents end in eos, run on across chunks, and the last chunk is padded") {
+  Fixture f("packing");
+  const auto params = text_params({{"corpus", Strings{f.write("0.txt", "abc\n"), f.write("1.txt", "defgh"),
+                                                      f.write("2.txt", "ij")}},
+                                   {"tokenizer", std::string("byte")},
+                                   {"eval_fraction", 0.0},
+                                   {"seq_len", int64_t{5}}});
+  const auto text_modality = make(params, f.context());
+  CHECK(text_modality->grid() == cloze::Grid{{5}});
+  const auto train = text_modality->dataset(cloze::Split::train);
+  // (3 + 1) + (5 + 1) + (2 + 1) = 13 ids: ceil(13 / 5) = 3 chunks.
+  REQUIRE(train->size() == 3);
+  CHECK(text_modality->dataset(cloze::Split::eval)->size() == 0);
+
+  const auto batch = train->collate(indices(3));
+  CHECK(batch.units.sizes() == at::IntArrayRef{3, 5});
+  CHECK(batch.units.scalar_type() == at::kLong);
+  CHECK(batch.padding.scalar_type() == at::kBool);
+  const auto b = [](char c) { return first_byte + c; };
+  CHECK(row_ids(batch, 0) == std::vector<int64_t>{b('a'), b('b'), b('c'), eos, b('d')});
+  CHECK(row_ids(batch, 1) == std::vector<int64_t>{b('e'), b('f'), b('g'), b('h'), eos});
+  CHECK(row_ids(batch, 2) == std::vector<int64_t>{b('i'), b('j'), eos, pad, pad});
+  CHECK(batch.padding.sum().item<int64_t>() == 2);
+  CHECK(batch.padding[2][3].item<bool>());
+  CHECK(batch.padding[2][4].item<bool>());
+  CHECK_FALSE(batch.padding[2][2].item<bool>());
+  // A chunk's label is the file of the document its first id comes from.
+  CHECK(labels_of(batch) == std::vector<int64_t>{0, 1, 2});
+}
+
+TEST_CASE("separator lines split documents; folders are read sorted, with exclude globs; labels are files") {
+  Fixture f("separator");
+  f.write("corpus/a", "one\n%\ntwo\nlines\n%\nthree\n");
+  f.write("corpus/a.dat", "binary index, excluded\n");
+  f.write("corpus/sub/b", "%\nfour\n%\n\n%\n");    // a leading separator and a blank document
+  f.write("corpus/c", "five\r\n%\r\nsix\r\n");     // CRLF line ends
+  const auto params = text_params({{"corpus", Strings{(f.dir / "corpus").string()}},
+                                   {"exclude", Strings{"*.dat"}},
+                                   {"separator", std::string("%")},
+                                   {"tokenizer", std::string("byte")},
+                                   {"eval_fraction", 0.0},
+                                   {"seq_len", int64_t{1}}});  // one id per chunk: a label per id
+  const auto train = make(params, f.context())->dataset(cloze::Split::train);
+  CHECK(byte_documents(*train) == Strings{"one", "two\nlines", "three", "five", "six", "four"});
+
+  // Files in sorted order: corpus/a, corpus/c, corpus/sub/b.
+  const auto batch = train->collate(indices(train->size()));
+  const auto labels = labels_of(batch);
+  std::vector<int64_t> document_labels;
+  for (int64_t i = 0; i < train->size(); ++i)
+    if (batch.units[i][0].item<int64_t>() == eos) document_labels.push_back(labels[static_cast<std::size_t>(i)]);
+  CHECK(document_labels == std::vector<int64_t>{0, 0, 0, 1, 1, 2});
+}
+
+TEST_CASE("JSONL: one document per line from the named field; a bad line is named by file:line") {
+  Fixture f("jsonl");
+  const auto good = f.write("good.jsonl", "{\"body\": \"alpha\", \"id\": 1}\n\n{\"body\": \"b\\u00e9ta\"}\n");
+  auto params = text_params({{"corpus", Strings{good}},
+                             {"format", std::string("jsonl")},
+                             {"jsonl_field", std::string("body")},
+                             {"tokenizer", std::string("byte")},
+                             {"eval_fraction", 0.0}});
+  CHECK(byte_documents(*make(params, f.context())->dataset(cloze::Split::train)) ==
+        Strings{"alpha", "b\xC3\xA9ta"});
+
+  const auto broken = f.write("broken.jsonl", "{\"body\": \"x\"}\n{\"body\": \"y\"}\n{\"body\": oops}\n");
+  params.set("corpus", Strings{broken}, "test");
+  CHECK_THROWS_WITH(make(params, f.context()), Contains(broken + ":3: not valid JSON"));
+
+  const auto no_field = f.write("no_field.jsonl", "{\"body\": \"x\"}\n{\"text\": \"y\"}\n");
+  params.set("corpus", Strings{no_field}, "test");
+  CHECK_THROWS_WITH(make(params, f.context()),
+                    Contains(no_field + ":2: not a JSON object with a string field \"body\""));
+}
+
+TEST_CASE("sentencepiece: trained on the corpus once, deterministic, with the reserved specials") {
+  Fixture f("sentencepiece");
+  const auto corpus = f.write("corpus.txt", synthetic_corpus());
+  const auto params = text_params({{"corpus", Strings{corpus}},
+                                   {"separator", std::string("%")},
+                                   {"vocab_size", int64_t{120}},
+                                   {"seq_len", int64_t{64}},
+                                   {"eval_fraction", 0.2}});
+  const auto text_modality = make(params, f.context());
+  const auto cache = f.dir / "cache";
+  const auto models = files_named(cache, ".model");
+  REQUIRE(models.size() == 1);
+
+  const auto units = text_modality->units();
+  CHECK(units.vocab_size > 20);
+  CHECK(units.vocab_size <= 120);
+  CHECK(units.pad_id == 0);
+  CHECK(units.mask_id == 4);
+  for (int64_t special : {0, 1, 2, 3, 4}) CHECK(units.is_special(special));
+  CHECK(units.special_ids.size() == 5);
+  REQUIRE(units.begins_word.size() == static_cast<std::size_t>(units.vocab_size));
+  CHECK(units.begins_word[4] == 0);
+  // Some pieces start words ("▁cat"), others continue them ("at").
+  const int64_t word_starts = std::accumulate(units.begins_word.begin(), units.begins_word.end(), int64_t{0});
+  CHECK(word_starts > 0);
+  CHECK(word_starts < units.vocab_size - 5);
+
+  // 30 documents of 10 lines: one eos each, over both splits.
+  const auto train = text_modality->dataset(cloze::Split::train);
+  const auto eval = text_modality->dataset(cloze::Split::eval);
+  const auto count_eos = [](const std::vector<int64_t>& ids) { return std::count(ids.begin(), ids.end(), eos); };
+  CHECK(count_eos(stream_of(*train)) + count_eos(stream_of(*eval)) == 30);
+  // Decoded, a chunk is the corpus's words ('▁' back to spaces, lines joined
+  // by sentencepiece's whitespace normalization); only its last word may be cut.
+  const auto batch = train->collate({0});
+  CHECK(units.begins_word[static_cast<std::size_t>(row_ids(batch, 0)[0])] == 1);  // a document's first piece
+  std::istringstream preview(text_modality->preview(batch, uncorrupted(batch), 0));
+  Strings decoded;
+  for (std::string word; preview >> word;) decoded.push_back(word);
+  REQUIRE(decoded.size() > 5);
+  decoded.pop_back();
+  for (const auto& word : decoded) {
+    INFO(word);
+    const auto known = synthetic_words();
+    CHECK(std::count(known.begin(), known.end(), word.substr(0, word.find("</s>"))) == 1);
+  }
+
+  // A second construction reuses the model and the token cache: no file is rewritten.
+  const auto before = snapshot(cache);
+  make(params, f.context());
+  CHECK(snapshot(cache) == before);
+
+  // Training again elsewhere gives the same model, byte for byte.
+  make(params, f.context("other_cache"));
+  const auto other = files_named(f.dir / "other_cache", ".model");
+  REQUIRE(other.size() == 1);
+  const auto bytes = [](const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(bytes(other[0]) == bytes(models[0]));
+
+  // The model given by path: loaded as it is, nothing trained.
+  auto given = params;
+  given.set("tokenizer_model", models[0].string(), "test");
+  CHECK(make(given, f.context("given_cache"))->units().begins_word == units.begins_word);
+  CHECK(files_named(f.dir / "given_cache", ".model").empty());
+  given.set("tokenizer", std::string("byte"), "test");
+  CHECK_THROWS_WITH(make(given, f.context()), Contains("modality.tokenizer_model") && Contains("byte tokenizer"));
+}
+
+TEST_CASE("token cache: a second construction reads the cache instead of tokenizing again") {
+  Fixture f("token_cache");
+  // The document that is not UTF-8 is reported only by a pass that tokenizes.
+  const auto corpus = f.write("a.txt", "abcdef\n%\nnot \xFF UTF-8\n");
+  const auto params = text_params({{"corpus", Strings{corpus}}, {"separator", std::string("%")},
+                                   {"tokenizer", std::string("byte")}, {"eval_fraction", 0.0},
+                                   {"seq_len", int64_t{8}}});
+  {
+    CaptureStderr captured;
+    make(params, f.context());
+    CHECK_THAT(captured.text.str(), Contains("skipped 1 document with invalid UTF-8"));
+  }
+  const auto caches = files_named(f.dir / "cache", "tokens.i32");
+  REQUIRE(caches.size() == 1);
+  const auto before = snapshot(f.dir / "cache");
+
+  // Mark the cached first id: only a construction that reads the cache sees it.
+  {
+    std::fstream tokens(caches[0], std::ios::in | std::ios::out | std::ios::binary);
+    const int32_t marked = mask;
+    tokens.write(reinterpret_cast<const char*>(&marked), sizeof marked);
+  }
+  fs::last_write_time(caches[0], fs::file_time_type(fs::file_time_type::duration(before.at(caches[0].string()))));
+  {
+    CaptureStderr captured;
+    const auto again = make(params, f.context())->dataset(cloze::Split::train)->collate({0});
+    CHECK(row_ids(again, 0)[0] == mask);
+    CHECK(captured.text.str().empty());
+  }
+  CHECK(snapshot(f.dir / "cache") == before);
+
+  // Another corpus is another key: tokenized afresh.
+  f.write("a.txt", "xyz");
+  const auto changed = make(params, f.context())->dataset(cloze::Split::train)->collate({0});
+  CHECK(row_ids(changed, 0)[0] == first_byte + 'x');
+  CHECK(files_named(f.dir / "cache", "tokens.i32").size() == 2);
+}
+
+TEST_CASE("documents that are not UTF-8 are skipped and counted once per file") {
+  Fixture f("invalid_utf8");
+  const auto mixed = f.write("mixed.txt", "good\n%\nbad \xFF here\n%\nalso \xC3\x28 bad\n%\nfine\n");
+  auto params = text_params({{"corpus", Strings{mixed}}, {"separator", std::string("%")},
+                             {"tokenizer", std::string("byte")}, {"eval_fraction", 0.0}});
+  CaptureStderr captured;
+  const auto text_modality = make(params, f.context());
+  CHECK(byte_documents(*text_modality->dataset(cloze::Split::train)) == Strings{"good", "fine"});
+  CHECK(captured.text.str() == "text: skipped 2 documents with invalid UTF-8 in " + mixed + "\n");
+
+  const auto invalid = f.write("invalid.txt", "\xC0\xAF overlong slash");
+  params.set("corpus", Strings{invalid}, "test");
+  CHECK_THROWS_WITH(make(params, f.context()), Contains("holds no text"));
+}
+
+TEST_CASE("corpus errors name the key and the path") {
+  Fixture f("errors");
+  auto params = text_params({{"tokenizer", std::string("byte")}, {"eval_fraction", 0.0}});
+  CHECK_THROWS_WITH(make(params, f.context()), Contains("modality.corpus = []") && Contains("names no files"));
+
+  const auto missing = (f.dir / "missing.txt").string();
+  params.set("corpus", Strings{f.write("a.txt", "text"), missing}, "test");
+  CHECK_THROWS_WITH(make(params, f.context()), Contains("modality.corpus") && Contains(missing + ": no such file"));
+
+  const auto empty = f.write("empty/a.txt", "");
+  f.write("empty/b.txt", "\n  \n");
+  params.set("corpus", Strings{(f.dir / "empty").string()}, "test");
+  CHECK_THROWS_WITH(make(params, f.context()), Contains((f.dir / "empty").string()) && Contains("holds no text"));
+
+  f.write("indexes/a.dat", "text");
+  params.set("corpus", Strings{(f.dir / "indexes").string()}, "test");
+  params.set("exclude", Strings{"*.dat"}, "test");
+  CHECK_THROWS_WITH(make(params, f.context()), Contains("no files in") && Contains("outside the excluded [*.dat]"));
+
+  params = text_params({{"corpus", Strings{f.write("one.txt", "a single document")}},
+                        {"tokenizer", std::string("byte")}});
+  CHECK_THROWS_WITH(make(params, f.context()), Contains("modality.eval_fraction") && Contains("single document"));
+  params.set("format", std::string("xml"), "test");
+  CHECK_THROWS_WITH(make(params, f.context()), Contains("test: modality.format = \"xml\""));
+}
+
+TEST_CASE("collate: the same indices give the same batch, from any thread") {
+  Fixture f("collate");
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "document number " + std::to_string(i) + "\n%\n";
+  const auto params = text_params({{"corpus", Strings{f.write("a.txt", text)}}, {"separator", std::string("%")},
+                                   {"tokenizer", std::string("byte")}, {"seq_len", int64_t{16}}});
+  const auto train = make(params, f.context())->dataset(cloze::Split::train);
+  REQUIRE(train->size() > 10);
+  const std::vector<int64_t> picked{7, 0, 3, 7};
+  const auto batch = train->collate(picked);
+  CHECK(batch.sample_ids == picked);
+  CHECK(batch.grid == cloze::Grid{{16}});
+  CHECK(batch.labels.sizes() == at::IntArrayRef{4});
+  CHECK(batch.units[0].equal(batch.units[3]));
+  CHECK(train->collate({3}).units[0].equal(batch.units[2]));
+
+  std::vector<cloze::Batch> batches(4);
+  std::vector<std::thread> threads;
+  for (auto& out : batches) threads.emplace_back([&] { out = train->collate(picked); });
+  for (auto& thread : threads) thread.join();
+  for (const auto& out : batches) {
+    CHECK(out.units.equal(batch.units));
+    CHECK(out.padding.equal(batch.padding));
+    CHECK(out.labels.equal(batch.labels));
+  }
+  CHECK_THROWS_WITH(train->collate({train->size()}), Contains("out of range"));
+}
+
+TEST_CASE("train/eval split: disjoint, complete, and the same in every run") {
+  Fixture f("split");
+  std::string text;
+  Strings all;
+  for (int i = 0; i < 40; ++i) {
+    all.push_back("doc " + std::to_string(i));
+    text += all.back() + "\n%\n";
+  }
+  auto params = text_params({{"corpus", Strings{f.write("a.txt", text)}}, {"separator", std::string("%")},
+                             {"tokenizer", std::string("byte")}, {"eval_fraction", 0.25}, {"seq_len", int64_t{32}}});
+  const auto first = make(params, f.context());
+  const auto train = byte_documents(*first->dataset(cloze::Split::train));
+  const auto eval = byte_documents(*first->dataset(cloze::Split::eval));
+  CHECK(eval.size() >= 4);
+  CHECK(eval.size() <= 16);
+  Strings both = train;
+  both.insert(both.end(), eval.begin(), eval.end());
+  std::sort(both.begin(), both.end());
+  Strings expected = all;
+  std::sort(expected.begin(), expected.end());
+  CHECK(both == expected);  // each document in exactly one split
+
+  // Another run: another cache folder and seed, the same split.
+  const auto second = make(params, cloze::ModalityContext{f.dir / "cache2", 12345});
+  CHECK(byte_documents(*second->dataset(cloze::Split::eval)) == eval);
+
+  // A fraction too small to pick any document still holds one out.
+  params.set("corpus", Strings{f.write("two.txt", "first\n%\nsecond\n")}, "test");
+  params.set("eval_fraction", 0.001, "test");
+  const auto two = make(params, f.context());
+  CHECK(byte_documents(*two->dataset(cloze::Split::train)) == Strings{"first"});
+  CHECK(byte_documents(*two->dataset(cloze::Split::eval)) == Strings{"second"});
+}
+
+TEST_CASE("preview marks corrupted units as [seen→original]") {
+  Fixture f("preview");
+  const auto params = text_params({{"corpus", Strings{f.write("a.txt", "abcd")}}, {"tokenizer", std::string("byte")},
+                                   {"eval_fraction", 0.0}, {"seq_len", int64_t{8}}});
+  const auto text_modality = make(params, f.context());
+  const auto batch = text_modality->dataset(cloze::Split::train)->collate({0});
+
+  cloze::Corrupted in_place = uncorrupted(batch);
+  in_place.input = batch.units.clone();
+  in_place.input[0][1] = mask;
+  in_place.input[0][2] = first_byte + 'z';
+  in_place.loss_mask = at::zeros_like(batch.padding);
+  in_place.loss_mask[0][1] = true;
+  in_place.loss_mask[0][2] = true;
+  CHECK(text_modality->preview(batch, in_place, 0) == "a[[MASK]→b][z→c]d</s>");
+
+  // Fill mode: the encoder saw the kept units only, at their positions.
+  cloze::Corrupted fill;
+  fill.mode = cloze::ReconstructionMode::fill;
+  fill.input = batch.units.narrow(1, 0, 2).clone();
+  fill.input_positions = at::arange(2, at::kLong).unsqueeze(0);
+  fill.target = batch.units;
+  fill.loss_mask = at::zeros_like(batch.padding);
+  fill.loss_mask[0][2] = true;
+  fill.loss_mask[0][3] = true;
+  CHECK(text_modality->preview(batch, fill, 0) == "ab[_→c][_→d]</s>");
+}
+
+TEST_CASE("the README's parameter table is the schema's") {
+  const auto readme = fs::path(__FILE__).parent_path().parent_path() / "plugins" / "text" / "README.md";
+  std::ifstream in(readme);
+  REQUIRE(in);
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  CHECK_THAT(text, Contains(cloze::describe(registry().info(cloze::PluginKind::modality, "text").schema)));
+}
