@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cloze/dump.h"
 #include "cloze/experiment.h"
 #include "cloze/pipeline.h"
 #include "cloze/registry.h"
@@ -34,7 +35,7 @@ std::filesystem::path tiny_corpus(const std::filesystem::path& dir) {
 }
 
 std::string tiny_experiment(const std::filesystem::path& dir, int64_t steps) {
-  return "[run]\nseed = 3\nthreads = 2\ndir = \"" + (dir / "run").string() + "\"\ncache_dir = \"" +
+  return "[run]\nseed = 3\nthreads = 1\ndir = \"" + (dir / "run").string() + "\"\ncache_dir = \"" +
          (dir / "cache").string() +
          "\"\n"
          "[modality]\nname = \"text\"\ntokenizer = \"byte\"\nseparator = \"%\"\nseq_len = 32\n"
@@ -108,4 +109,31 @@ TEST_CASE("training an existing run folder resumes from its newest checkpoint", 
   for (const auto& record : metrics_of(dir / "run"))
     if (record["split"] == "train") train_steps.push_back(record["step"].get<int64_t>());
   CHECK(train_steps == std::vector<int64_t>{10, 20, 30, 40});
+}
+
+TEST_CASE("corrupted batches dump as <batch>.<field> tensors and read back equal", "[train]") {
+  const auto dir = fresh_dir("dump");
+  cloze::Registry registry;
+  registry.load_default_plugins();
+  const auto experiment =
+      cloze::parse_experiment(tiny_experiment(dir, 1), "tiny.toml", {}, registry, cloze::framework_sections());
+  const cloze::Pipeline pipeline(experiment, registry);
+  const auto tensors = cloze::dump_corrupted_batches(pipeline, 2, 4);
+
+  std::vector<std::string> names;
+  for (const auto& item : tensors) names.push_back(item.first);
+  CHECK(names == std::vector<std::string>{"0.input", "0.input_padding", "0.input_positions", "0.loss_mask",
+                                          "0.padding", "0.target", "0.units", "1.input", "1.input_padding",
+                                          "1.input_positions", "1.loss_mask", "1.padding", "1.target", "1.units"});
+  CHECK(tensors.at("0.units").sizes() == at::IntArrayRef({4, 32}));
+  // token_mask changes units only where the loss counts.
+  const auto changed = tensors.at("0.input").ne(tensors.at("0.units"));
+  CHECK(changed.logical_and(tensors.at("0.loss_mask").logical_not()).sum().item<int64_t>() == 0);
+  CHECK(tensors.at("0.loss_mask").sum().item<int64_t>() > 0);
+
+  const auto file = dir / "batches.safetensors";
+  cloze::save_safetensors(file, tensors, {{"config", experiment.to_toml()}});
+  const auto loaded = cloze::load_safetensors(file);
+  REQUIRE(loaded.tensors.size() == tensors.size());
+  for (const auto& [name, tensor] : tensors) CHECK(loaded.tensors.at(name).equal(tensor));
 }

@@ -10,6 +10,7 @@
 
 #include <iostream>
 
+#include "cloze/dump.h"
 #include "cloze/error.h"
 #include "cloze/experiment.h"
 #include "cloze/pipeline.h"
@@ -62,19 +63,8 @@ int plugins(const std::string& describe, cloze::Registry& registry) {
 int corrupt(const ConfigArgs& args, int64_t batches, const std::string& out, cloze::Registry& registry) {
   const auto experiment = args.load(registry);
   const cloze::Pipeline pipeline(experiment, registry);
-  auto loader = pipeline.loader(cloze::Split::train, experiment.section("train").integer("batch_size"));
-  cloze::TensorMap tensors;
-  for (int64_t b = 0; b < batches; ++b) {
-    const auto item = loader->next();
-    const std::string prefix = std::to_string(b) + ".";
-    tensors[prefix + "units"] = item.batch.units;
-    tensors[prefix + "padding"] = item.batch.padding;
-    tensors[prefix + "input"] = item.corrupted.input;
-    tensors[prefix + "input_positions"] = item.corrupted.input_positions;
-    tensors[prefix + "target"] = item.corrupted.target;
-    tensors[prefix + "loss_mask"] = item.corrupted.loss_mask;
-    if (item.corrupted.decoder_input.defined()) tensors[prefix + "decoder_input"] = item.corrupted.decoder_input;
-  }
+  const auto tensors =
+      cloze::dump_corrupted_batches(pipeline, batches, experiment.section("train").integer("batch_size"));
   cloze::save_safetensors(out, tensors, {{"config", experiment.to_toml()}});
   fmt::print("wrote {} batches to {}\n", batches, out);
   return 0;

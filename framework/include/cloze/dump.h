@@ -1,0 +1,17 @@
+// Corrupted batches as named tensors, for inspection outside cloze
+// (`cloze corrupt` writes them to a safetensors file).
+#pragma once
+
+#include <cstdint>
+
+#include "cloze/pipeline.h"
+#include "cloze/safetensors.h"
+
+namespace cloze {
+
+// The first `batches` training batches, each field under "<batch>.<field>":
+// units, padding, input, input_positions, input_padding, target, loss_mask and,
+// where the corruption makes one, decoder_input.
+TensorMap dump_corrupted_batches(const Pipeline& pipeline, int64_t batches, int64_t batch_size);
+
+}  // namespace cloze
