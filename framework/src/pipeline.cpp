@@ -25,9 +25,12 @@ SectionSchemas framework_sections() {
 Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
     : seed_(static_cast<uint64_t>(experiment.section("run").integer("seed"))),
       loader_params_(experiment.section("loader")) {
-  ModalityContext context{experiment.section("run").string("cache_dir"), seed_};
-  modality_ = registry.make_modality(experiment.modality, experiment.section("modality"), context);
   corruption_ = registry.make_corruption(experiment.corruption, experiment.section("corruption"));
+  ModalityContext context;
+  context.cache_dir = experiment.section("run").string("cache_dir");
+  context.seed = seed_;
+  context.raw_length = [corruption = corruption_](int64_t n) { return corruption->raw_length(n); };
+  modality_ = registry.make_modality(experiment.modality, experiment.section("modality"), context);
   units_ = modality_->units();
   grid_ = modality_->grid();
   const std::string why = corruption_->incompatibility(units_);

@@ -21,6 +21,20 @@ class Corruption {
   // The config loader refuses the pairing with this sentence.
   virtual std::string incompatibility(const UnitSpec& units) const = 0;
 
+  // How many raw units a sample must hold for the corrupted input to come out
+  // at `input_length` units. Identity, unless the corruption shortens its
+  // input: T5 span infilling packs longer raw chunks so that its inputs, with
+  // each span replaced by one sentinel, fill seq_len exactly.
+  virtual int64_t raw_length(int64_t input_length) const { return input_length; }
+
+  // The longest input and target (sequence mode) a sample of `raw_length`
+  // units can give, for the model's position tables.
+  struct Lengths {
+    int64_t input = 0;
+    int64_t target = 0;
+  };
+  virtual Lengths max_lengths(int64_t raw_length) const { return {raw_length, raw_length}; }
+
   // Hands the corruption the units it will see, so it can build what it needs
   // from them once (id tables, say) instead of in every corrupt(). Whoever
   // builds a corruption calls this exactly once, after incompatibility(units)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,10 @@ class Dataset {
 struct ModalityContext {
   std::filesystem::path cache_dir;  // where tokenizers and caches may be kept
   uint64_t seed = 0;
+  // Units per sample for a configured sequence length: the corruption's
+  // raw_length (see corruption.h). Modalities whose length is set by the data
+  // (image and audio grids) ignore it.
+  std::function<int64_t(int64_t)> raw_length = [](int64_t n) { return n; };
 };
 
 class Modality {

@@ -20,6 +20,10 @@ struct UnitSpec {
   int64_t vocab_size = 0;
   int64_t pad_id = -1;                 // filler after the end of a sample
   int64_t mask_id = -1;                // [MASK]; -1 when the vocabulary has none
+  int64_t bos_id = -1;                 // start of a sequence: the decoder's first input
+  int64_t eos_id = -1;                 // end of a document or a target sequence
+  std::vector<int64_t> sentinel_ids;   // T5's <extra_id_0>, <extra_id_1>, ... in order;
+                                       // empty when the tokenizer reserves none
   std::vector<int64_t> special_ids;    // never corrupted, never drawn as a random
                                        // replacement (pad, mask, bos, eos, ...)
   std::vector<uint8_t> begins_word;    // [vocab] 1 where the piece starts a word
