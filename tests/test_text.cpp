@@ -30,8 +30,9 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Strings = std::vector<std::string>;
 
-// The byte tokenizer's layout (plugins/text/README.md): 5 reserved ids, then bytes.
-constexpr int64_t pad = 0, eos = 3, mask = 4, first_byte = 5;
+// The byte tokenizer's layout (plugins/text/README.md): 5 reserved ids, then
+// bytes, then the sentinels (100 by default).
+constexpr int64_t pad = 0, bos = 2, eos = 3, mask = 4, first_byte = 5, first_sentinel = 261;
 
 const cloze::Registry& registry() {
   static const auto loaded = [] {
@@ -167,10 +168,9 @@ TEST_CASE("byte tokenizer: one id per byte after the reserved ids, decoded back 
 
   const auto units = text_modality->units();
   CHECK(units.kind == cloze::UnitKind::discrete);
-  CHECK(units.vocab_size == first_byte + 256);
+  CHECK(units.vocab_size == first_sentinel + 100);
   CHECK(units.pad_id == pad);
   CHECK(units.mask_id == mask);
-  CHECK(units.special_ids == std::vector<int64_t>{0, 1, 2, 3, 4});
   CHECK(units.begins_word.empty());
 
   const auto batch = text_modality->dataset(cloze::Split::train)->collate({0});
@@ -180,6 +180,73 @@ TEST_CASE("byte tokenizer: one id per byte after the reserved ids, decoded back 
   expected.resize(32, pad);
   CHECK(row_ids(batch, 0) == expected);
   CHECK(text_modality->preview(batch, uncorrupted(batch), 0) == text + "</s>");
+}
+
+TEST_CASE("byte tokenizer: bos, eos and the sentinels after the bytes, all special") {
+  Fixture f("byte_sentinels");
+  auto params = text_params({{"corpus", Strings{f.write("a.txt", "abcd")}}, {"tokenizer", std::string("byte")},
+                             {"eval_fraction", 0.0}, {"seq_len", int64_t{8}}, {"sentinels", int64_t{3}}});
+  const auto text_modality = make(params, f.context());
+  const auto units = text_modality->units();
+  CHECK(units.vocab_size == first_sentinel + 3);
+  CHECK(units.bos_id == bos);
+  CHECK(units.eos_id == eos);
+  const std::vector<int64_t> sentinels{first_sentinel, first_sentinel + 1, first_sentinel + 2};
+  CHECK(units.sentinel_ids == sentinels);
+  CHECK(units.special_ids == std::vector<int64_t>{0, 1, 2, 3, 4, first_sentinel, first_sentinel + 1,
+                                                  first_sentinel + 2});
+  for (int64_t id : sentinels) {
+    CHECK(id != units.mask_id);
+    CHECK(id != units.pad_id);
+    CHECK(units.is_special(id));
+  }
+  const auto ordinary = units.ordinary_ids();
+  CHECK(ordinary.size() == 256);
+  CHECK(ordinary.front() == first_byte);
+  CHECK(ordinary.back() == first_sentinel - 1);
+
+  // In sequence mode, as T5's span infilling gives it: sentinels print as their pieces.
+  const auto batch = text_modality->dataset(cloze::Split::train)->collate({0});
+  const auto b = [](char c) { return first_byte + c; };
+  cloze::Corrupted infill;
+  infill.mode = cloze::ReconstructionMode::sequence;
+  infill.input = at::tensor(std::vector<int64_t>{b('a'), sentinels[0], b('d'), eos}).unsqueeze(0);
+  infill.target = at::tensor(std::vector<int64_t>{sentinels[0], b('b'), b('c'), sentinels[1]}).unsqueeze(0);
+  infill.loss_mask = at::ones({1, 4}, at::kBool);
+  CHECK(text_modality->preview(batch, infill, 0) == "a<extra_id_0>d</s> ⇒ <extra_id_0>bc<extra_id_1>");
+
+  // None reserved: an empty list and the bare byte vocabulary.
+  const auto cache_entries = files_named(f.dir / "cache", "tokens.i32").size();
+  params.set("sentinels", int64_t{0}, "test");
+  const auto none = make(params, f.context())->units();
+  CHECK(none.sentinel_ids.empty());
+  CHECK(none.vocab_size == first_sentinel);
+  CHECK(none.special_ids == std::vector<int64_t>{0, 1, 2, 3, 4});
+  // Each count has its own cache entry.
+  CHECK(files_named(f.dir / "cache", "tokens.i32").size() == cache_entries + 1);
+
+  params.set("sentinels", int64_t{-1}, "test");
+  CHECK_THROWS_WITH(make(params, f.context()), Contains("modality.sentinels = -1"));
+}
+
+TEST_CASE("chunk length: the corruption's raw length for seq_len sets the chunks and the grid") {
+  Fixture f("raw_length");
+  const auto params = text_params({{"corpus", Strings{f.write("a.txt", "abcdefghijkl")}},
+                                   {"tokenizer", std::string("byte")}, {"eval_fraction", 0.0},
+                                   {"seq_len", int64_t{4}}});
+  auto context = f.context();
+  context.raw_length = [](int64_t seq_len) { return seq_len + 3; };
+  const auto text_modality = make(params, context);
+  CHECK(text_modality->grid() == cloze::Grid{{7}});
+  const auto train = text_modality->dataset(cloze::Split::train);
+  REQUIRE(train->size() == 2);  // 12 bytes + eos = 13 ids in chunks of 7
+  const auto batch = train->collate({0, 1});
+  CHECK(batch.units.sizes() == at::IntArrayRef{2, 7});
+  CHECK(batch.grid == cloze::Grid{{7}});
+  CHECK(batch.padding.sum().item<int64_t>() == 1);
+
+  context.raw_length = [](int64_t) { return int64_t{0}; };
+  CHECK_THROWS_WITH(make(params, context), Contains("modality.seq_len = 4") && Contains("raw_length"));
 }
 
 TEST_CASE("packing: documents end in eos, run on across chunks, and the last chunk is padded") {
@@ -263,6 +330,7 @@ TEST_CASE("sentencepiece: trained on the corpus once, deterministic, with the re
   const auto params = text_params({{"corpus", Strings{corpus}},
                                    {"separator", std::string("%")},
                                    {"vocab_size", int64_t{120}},
+                                   {"sentinels", int64_t{3}},
                                    {"seq_len", int64_t{64}},
                                    {"eval_fraction", 0.2}});
   const auto text_modality = make(params, f.context());
@@ -275,14 +343,18 @@ TEST_CASE("sentencepiece: trained on the corpus once, deterministic, with the re
   CHECK(units.vocab_size <= 120);
   CHECK(units.pad_id == 0);
   CHECK(units.mask_id == 4);
-  for (int64_t special : {0, 1, 2, 3, 4}) CHECK(units.is_special(special));
-  CHECK(units.special_ids.size() == 5);
+  CHECK(units.bos_id == bos);
+  CHECK(units.eos_id == eos);
+  // The sentinels are user-defined pieces right after [MASK].
+  CHECK(units.sentinel_ids == std::vector<int64_t>{5, 6, 7});
+  for (int64_t special : {0, 1, 2, 3, 4, 5, 6, 7}) CHECK(units.is_special(special));
+  CHECK(units.special_ids.size() == 8);
   REQUIRE(units.begins_word.size() == static_cast<std::size_t>(units.vocab_size));
-  CHECK(units.begins_word[4] == 0);
+  for (int64_t special : {4, 5, 6, 7}) CHECK(units.begins_word[static_cast<std::size_t>(special)] == 0);
   // Some pieces start words ("▁cat"), others continue them ("at").
   const int64_t word_starts = std::accumulate(units.begins_word.begin(), units.begins_word.end(), int64_t{0});
   CHECK(word_starts > 0);
-  CHECK(word_starts < units.vocab_size - 5);
+  CHECK(word_starts < units.vocab_size - 8);
 
   // 30 documents of 10 lines: one eos each, over both splits.
   const auto train = text_modality->dataset(cloze::Split::train);
@@ -320,10 +392,32 @@ TEST_CASE("sentencepiece: trained on the corpus once, deterministic, with the re
   CHECK(bytes(other[0]) == bytes(models[0]));
 
   // The model given by path: loaded as it is, nothing trained.
+  // Its sentinels are read from its pieces, whatever `sentinels` says, and a
+  // sentinel written in the text is one piece.
   auto given = params;
   given.set("tokenizer_model", models[0].string(), "test");
-  CHECK(make(given, f.context("given_cache"))->units().begins_word == units.begins_word);
+  given.set("sentinels", int64_t{0}, "test");
+  given.set("corpus", Strings{f.write("sentinel.txt", "the cat <extra_id_1> sat on the mat")}, "test");
+  given.set("separator", std::string(""), "test");
+  given.set("eval_fraction", 0.0, "test");
+  const auto loaded = make(given, f.context("given_cache"));
+  CHECK(loaded->units().begins_word == units.begins_word);
+  CHECK(loaded->units().sentinel_ids == units.sentinel_ids);
   CHECK(files_named(f.dir / "given_cache", ".model").empty());
+  const auto sentinel_batch = loaded->dataset(cloze::Split::train)->collate({0});
+  const auto ids = stream_of(*loaded->dataset(cloze::Split::train));
+  CHECK(std::count(ids.begin(), ids.end(), units.sentinel_ids[1]) == 1);
+  CHECK_THAT(loaded->preview(sentinel_batch, uncorrupted(sentinel_batch), 0), Contains("<extra_id_1>"));
+
+  // Another sentinel count is another model, trained beside the first; with
+  // none, the model has no sentinels.
+  auto without = params;
+  without.set("sentinels", int64_t{0}, "test");
+  const auto no_sentinels = make(without, f.context())->units();
+  CHECK(files_named(cache, ".model").size() == 2);
+  CHECK(no_sentinels.sentinel_ids.empty());
+  CHECK(no_sentinels.special_ids.size() == 5);
+
   given.set("tokenizer", std::string("byte"), "test");
   CHECK_THROWS_WITH(make(given, f.context()), Contains("modality.tokenizer_model") && Contains("byte tokenizer"));
 }

@@ -38,7 +38,7 @@ std::string tiny_experiment(const std::filesystem::path& dir, int64_t steps) {
   return "[run]\nseed = 3\nthreads = 1\ndir = \"" + (dir / "run").string() + "\"\ncache_dir = \"" +
          (dir / "cache").string() +
          "\"\n"
-         "[modality]\nname = \"text\"\ntokenizer = \"byte\"\nseparator = \"%\"\nseq_len = 32\n"
+         "[modality]\nname = \"text\"\ntokenizer = \"byte\"\nsentinels = 0\nseparator = \"%\"\nseq_len = 32\n"
          "eval_fraction = 0.25\ncorpus = [\"" +
          tiny_corpus(dir).string() +
          "\"]\n"

@@ -50,4 +50,11 @@ std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_
   return std::make_unique<Loader>(split == Split::train ? train_ : eval_, corruption_, seed_, options, first_batch);
 }
 
+DenoisingModel build_model(const Experiment& experiment, const Pipeline& pipeline) {
+  const auto lengths = pipeline.corruption()->max_lengths(pipeline.grid().numel());
+  return DenoisingModel(ModelOptions::from(experiment.section("model")),
+                        ModelShape{pipeline.units(), pipeline.grid(), pipeline.corruption()->mode(), lengths.input,
+                                   lengths.target});
+}
+
 }  // namespace cloze

@@ -11,13 +11,14 @@
 #include <sstream>
 
 #include "cloze/checkpoint.h"
+#include "cloze/corruption.h"
 #include "cloze/device.h"
 #include "cloze/error.h"
 #include "cloze/loss.h"
 #include "cloze/metrics.h"
 #include "cloze/model.h"
 #include "cloze/pipeline.h"
-#include "cloze/safetensors.h"
+#include "cloze/weights.h"
 #include "cloze/schedule.h"
 
 namespace cloze {
@@ -202,8 +203,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
 
   Pipeline pipeline(experiment, registry);
   const UnitKind kind = pipeline.units().kind;
-  DenoisingModel model(ModelOptions::from(experiment.section("model")), pipeline.units(), pipeline.grid(),
-                       pipeline.corruption()->mode());
+  DenoisingModel model = build_model(experiment, pipeline);
   model->to(device);
   auto optimizer = make_optimizer(model, options);
   const LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.decay, options.min_lr_ratio};
@@ -301,10 +301,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
   progress.finish();
   save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
 
-  TensorMap weights;
-  for (const auto& item : model->named_parameters()) weights[item.key()] = item.value().detach();
-  for (const auto& item : model->named_buffers()) weights[item.key()] = item.value().detach();
-  save_safetensors(run_dir / "model.safetensors", weights, {{"config", experiment.to_toml()}});
+  export_weights(*model, run_dir / "model.safetensors", experiment.to_toml());
   return summarize(run_dir, state.step);
 }
 

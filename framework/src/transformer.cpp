@@ -1,14 +1,28 @@
-// The shared pre-LN Transformer block and its self-attention.
+// The shared pre-LN Transformer blocks (encoder and decoder) and the attention
+// they are built from.
 #include "cloze/transformer.h"
 
 #include <ATen/Functions.h>
 #include <torch/version.h>
 
 #include <tuple>
+#include <vector>
 
 #include "cloze/error.h"
 
 namespace cloze {
+
+namespace {
+
+int64_t mlp_width(int64_t dim, double mlp_ratio) { return static_cast<int64_t>(static_cast<double>(dim) * mlp_ratio); }
+
+at::Tensor mlp(torch::nn::Linear& fc1, torch::nn::Linear& fc2, const at::Tensor& x) {
+  return fc2->forward(at::gelu(fc1->forward(x)));  // [B, N, dim]
+}
+
+torch::nn::LayerNorm layer_norm(int64_t dim) { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})); }
+
+}  // namespace
 
 at::Tensor key_padding_mask(const at::Tensor& padding) {
   // A sample that is filler from end to end would leave its queries nothing to
@@ -17,45 +31,85 @@ at::Tensor key_padding_mask(const at::Tensor& padding) {
   return attend.view({padding.size(0), 1, 1, padding.size(1)});
 }
 
-SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t heads, double dropout) : heads_(heads), dropout_(dropout) {
+AttentionImpl::AttentionImpl(int64_t dim, int64_t heads, double dropout, AttentionKind kind)
+    : heads_(heads), dropout_(dropout) {
   if (heads <= 0 || dim % heads != 0)
-    throw Error("self-attention: dim " + std::to_string(dim) + " is not divisible by " + std::to_string(heads) +
-                " heads");
-  qkv_ = register_module("qkv", torch::nn::Linear(dim, 3 * dim));
+    throw Error("attention: dim " + std::to_string(dim) + " is not divisible by " + std::to_string(heads) + " heads");
+  if (kind == AttentionKind::self) {
+    qkv_ = register_module("qkv", torch::nn::Linear(dim, 3 * dim));
+  } else {
+    q_ = register_module("q", torch::nn::Linear(dim, dim));
+    kv_ = register_module("kv", torch::nn::Linear(dim, 2 * dim));
+  }
   proj_ = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
-  const int64_t batch = x.size(0), length = x.size(1), dim = x.size(2);
-  // [B, N, 3*dim] -> [3, B, heads, N, head_dim]: views only, no copy.
-  at::Tensor qkv = qkv_->forward(x).view({batch, length, 3, heads_, dim / heads_}).permute({2, 0, 3, 1, 4});
-  at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
+at::Tensor AttentionImpl::split_heads(const at::Tensor& x) const {
+  return x.view({x.size(0), x.size(1), heads_, x.size(2) / heads_}).transpose(1, 2);
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, bool causal) {
+  if (!qkv_) throw Error("attention: a cross-attention layer needs the memory it attends to");
+  const int64_t dim = x.size(2);
+  // [B, N, 3*dim] -> three [B, heads, N, head_dim] views, no copy.
+  const std::vector<at::Tensor> qkv = qkv_->forward(x).split(dim, /*dim=*/2);
+  return attend(split_heads(qkv[0]), split_heads(qkv[1]), split_heads(qkv[2]), mask, causal);
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask) {
+  if (!q_) throw Error("attention: a self-attention layer attends to its own input, not to a memory");
+  const std::vector<at::Tensor> kv = kv_->forward(memory).split(x.size(2), /*dim=*/2);  // 2 x [B, S, dim]
+  return attend(split_heads(q_->forward(x)), split_heads(kv[0]), split_heads(kv[1]), memory_mask, /*causal=*/false);
+}
+
+at::Tensor AttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                                 bool causal) {
+  // Both kernels refuse an explicit mask together with is_causal; nothing here
+  // needs both, since decoder padding is never seen by a real position.
+  if (causal && mask.defined()) throw Error("attention: a causal attention takes no padding mask");
   const double dropout_p = is_training() ? dropout_ : 0.0;
   c10::optional<at::Tensor> attn_mask;
   if (mask.defined()) attn_mask = mask;
 #if TORCH_VERSION_MAJOR >= 2
-  at::Tensor out = at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, /*is_causal=*/false);
+  at::Tensor out = at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, causal);
 #else
-  at::Tensor out = std::get<0>(at::_scaled_dot_product_attention(q, k, v, attn_mask, dropout_p,
-                                                                 /*need_attn_weights=*/false, /*is_causal=*/false));
+  at::Tensor out = std::get<0>(
+      at::_scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, /*need_attn_weights=*/false, causal));
 #endif
   // [B, heads, N, head_dim] -> [B, N, dim]
-  return proj_->forward(out.transpose(1, 2).reshape({batch, length, dim}));
+  const int64_t batch = q.size(0), length = q.size(2);
+  return proj_->forward(out.transpose(1, 2).reshape({batch, length, -1}));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads, double mlp_ratio, double dropout) {
-  const auto hidden = static_cast<int64_t>(static_cast<double>(dim) * mlp_ratio);
-  norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-  attn_ = register_module("attn", SelfAttention(dim, heads, dropout));
-  norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-  fc1_ = register_module("fc1", torch::nn::Linear(dim, hidden));
-  fc2_ = register_module("fc2", torch::nn::Linear(hidden, dim));
+  norm1_ = register_module("norm1", layer_norm(dim));
+  attn_ = register_module("attn", Attention(dim, heads, dropout, AttentionKind::self));
+  norm2_ = register_module("norm2", layer_norm(dim));
+  fc1_ = register_module("fc1", torch::nn::Linear(dim, mlp_width(dim, mlp_ratio)));
+  fc2_ = register_module("fc2", torch::nn::Linear(mlp_width(dim, mlp_ratio), dim));
   dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
 }
 
 at::Tensor TransformerBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
   at::Tensor h = x + dropout_->forward(attn_->forward(norm1_->forward(x), mask));
-  return h + dropout_->forward(fc2_->forward(at::gelu(fc1_->forward(norm2_->forward(h)))));
+  return h + dropout_->forward(mlp(fc1_, fc2_, norm2_->forward(h)));
+}
+
+DecoderBlockImpl::DecoderBlockImpl(int64_t dim, int64_t heads, double mlp_ratio, double dropout) {
+  norm1_ = register_module("norm1", layer_norm(dim));
+  self_attn_ = register_module("self_attn", Attention(dim, heads, dropout, AttentionKind::self));
+  norm2_ = register_module("norm2", layer_norm(dim));
+  cross_attn_ = register_module("cross_attn", Attention(dim, heads, dropout, AttentionKind::cross));
+  norm3_ = register_module("norm3", layer_norm(dim));
+  fc1_ = register_module("fc1", torch::nn::Linear(dim, mlp_width(dim, mlp_ratio)));
+  fc2_ = register_module("fc2", torch::nn::Linear(mlp_width(dim, mlp_ratio), dim));
+  dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
+}
+
+at::Tensor DecoderBlockImpl::forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask) {
+  at::Tensor h = x + dropout_->forward(self_attn_->forward(norm1_->forward(x), at::Tensor(), /*causal=*/true));
+  h = h + dropout_->forward(cross_attn_->forward(norm2_->forward(h), memory, memory_mask));
+  return h + dropout_->forward(mlp(fc1_, fc2_, norm3_->forward(h)));
 }
 
 }  // namespace cloze

@@ -22,11 +22,14 @@ extern "C" {
 
 // Each throws cloze::Error saying what went wrong.
 using ClozeTextLoadSentencepiece = cloze::text::Tokenizer* (*)(const char* model);
+// `sentinels`: user-defined pieces <extra_id_0> ... <extra_id_{sentinels-1}>
+// right after [MASK].
 using ClozeTextTrainSentencepiece = void (*)(const std::vector<std::string>& lines, int64_t vocab_size,
-                                             std::string& model);
+                                             int64_t sentinels, std::string& model);
 
 cloze::text::Tokenizer* cloze_text_load_sentencepiece(const char* model);
-void cloze_text_train_sentencepiece(const std::vector<std::string>& lines, int64_t vocab_size, std::string& model);
+void cloze_text_train_sentencepiece(const std::vector<std::string>& lines, int64_t vocab_size, int64_t sentinels,
+                                    std::string& model);
 }
 
 namespace cloze::text {

@@ -31,13 +31,14 @@ std::vector<std::string> corpus_lines(const Corpus& corpus) {
 
 }  // namespace
 
-std::filesystem::path trained_sentencepiece_model(const Corpus& corpus, int64_t vocab_size,
+std::filesystem::path trained_sentencepiece_model(const Corpus& corpus, int64_t vocab_size, int64_t sentinels,
                                                   const std::filesystem::path& cache_root) {
-  const std::string options = "unigram v1, vocab " + std::to_string(vocab_size) + "\n";
+  const std::string options =
+      "unigram v1, vocab " + std::to_string(vocab_size) + ", sentinels " + std::to_string(sentinels) + "\n";
   const auto model = cache_root / ("sentencepiece-" + cache_key(options + corpus.identity()) + ".model");
   if (std::filesystem::exists(model)) return model;
   std::string serialized;
-  sentencepiece_bridge().train(corpus_lines(corpus), vocab_size, serialized);
+  sentencepiece_bridge().train(corpus_lines(corpus), vocab_size, sentinels, serialized);
   write_file_atomically(model, serialized);
   return model;
 }

@@ -9,11 +9,12 @@
 
 namespace cloze::text {
 
-// The model file for (corpus, vocab_size) under `cache_root`, trained first if
-// it is not there yet. Unigram, reserved ids as in tokenizer.h, "[MASK]" a
-// user-defined piece; single-threaded over every line in corpus order, so the
-// same corpus always gives the same model.
-std::filesystem::path trained_sentencepiece_model(const Corpus& corpus, int64_t vocab_size,
+// The model file for (corpus, vocab_size, sentinels) under `cache_root`,
+// trained first if it is not there yet. Unigram, reserved ids as in
+// tokenizer.h, "[MASK]" and then <extra_id_0> ... <extra_id_{sentinels-1}>
+// user-defined pieces (ids 4, 5, ...); single-threaded over every line in
+// corpus order, so the same corpus always gives the same model.
+std::filesystem::path trained_sentencepiece_model(const Corpus& corpus, int64_t vocab_size, int64_t sentinels,
                                                   const std::filesystem::path& cache_root);
 
 }  // namespace cloze::text

@@ -34,7 +34,10 @@ Schema schema() {
       {"tokenizer_model", ParamType::string, std::string(""),
        "a sentencepiece .model to load; \"\" = train one on the corpus (cached)"},
       {"vocab_size", ParamType::integer, int64_t{4000}, "vocabulary of a sentencepiece model trained here"},
-      {"seq_len", ParamType::integer, int64_t{128}, "tokens per sample; documents are packed end to end, eos between"},
+      {"sentinels", ParamType::integer, int64_t{100},
+       "T5 sentinel pieces (`<extra_id_0>`, ...) reserved as specials; a tokenizer_model brings its own"},
+      {"seq_len", ParamType::integer, int64_t{128},
+       "ids per encoder input; documents are packed end to end, eos between, in chunks of the corruption's raw length"},
       {"eval_fraction", ParamType::real, 0.05, "share of documents held out for eval (fixed hash of the index)"},
   };
 }
@@ -58,6 +61,14 @@ void validate(const Params& params) {
   params.require(params.integer("vocab_size") > reserved_count &&
                      params.integer("vocab_size") <= std::numeric_limits<int32_t>::max(),
                  "vocab_size", "must be in [6, 2^31 - 1]: above the 5 reserved ids, ids are int32");
+  const int64_t sentinels = params.integer("sentinels");
+  params.require(sentinels >= 0 && sentinels <= std::numeric_limits<int32_t>::max() - reserved_count - byte_count,
+                 "sentinels", "must be in [0, 2^31 - 262]: ids are int32");
+  params.require(tokenizer != "sentencepiece" || !model.empty() ||
+                     params.integer("vocab_size") > reserved_count + sentinels,
+                 "vocab_size",
+                 "must exceed the 5 reserved ids and the " + std::to_string(sentinels) +
+                     " sentinels, which are pieces of the trained model");
   params.require(params.integer("seq_len") >= 1, "seq_len", "must be at least 1");
   const double eval_fraction = params.real("eval_fraction");
   params.require(eval_fraction >= 0 && eval_fraction < 1, "eval_fraction", "must be in [0, 1)");
@@ -77,10 +88,22 @@ Corpus open_corpus(const Params& params) {
 
 std::unique_ptr<Tokenizer> make_tokenizer(const Params& params, const Corpus& corpus,
                                           const std::filesystem::path& cache_root) {
-  if (params.string("tokenizer") == "byte") return make_byte_tokenizer();
+  const int64_t sentinels = params.integer("sentinels");
+  if (params.string("tokenizer") == "byte") return make_byte_tokenizer(sentinels);
   const auto& model = params.string("tokenizer_model");
   if (!model.empty()) return load_sentencepiece(model);
-  return load_sentencepiece(trained_sentencepiece_model(corpus, params.integer("vocab_size"), cache_root));
+  return load_sentencepiece(trained_sentencepiece_model(corpus, params.integer("vocab_size"), sentinels, cache_root));
+}
+
+// Ids per chunk: the corruption's raw length for seq_len, so that its encoder
+// inputs come out at seq_len (longer than seq_len for span infilling, whose
+// spans collapse to one sentinel each).
+int64_t chunk_length_of(const Params& params, const ModalityContext& context) {
+  const int64_t length = context.raw_length(params.integer("seq_len"));
+  params.require(length >= 1, "seq_len",
+                 "gives chunks of " + std::to_string(length) +
+                     " ids under this corruption (its raw_length); a chunk needs at least 1");
+  return length;
 }
 
 std::filesystem::path cache_root_of(const ModalityContext& context) {
@@ -93,8 +116,9 @@ std::filesystem::path cache_root_of(const ModalityContext& context) {
 
 class TextModality final : public Modality {
  public:
-  TextModality(const Params& params, const ModalityContext& context) : seq_len_(params.integer("seq_len")) {
+  TextModality(const Params& params, const ModalityContext& context) {
     validate(params);
+    chunk_length_ = chunk_length_of(params, context);
     const auto cache_root = cache_root_of(context);
     const Corpus corpus = open_corpus(params);
     tokenizer_ = make_tokenizer(params, corpus, cache_root);
@@ -105,12 +129,12 @@ class TextModality final : public Modality {
                    "the corpus holds a single document, so it cannot be split; set eval_fraction = 0.0 or add text");
     const auto splits = assign_splits(documents, eval_fraction);
     const int64_t pad = tokenizer_->units().pad_id;
-    train_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::train), seq_len_, pad);
-    eval_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::eval), seq_len_, pad);
+    train_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::train), chunk_length_, pad);
+    eval_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::eval), chunk_length_, pad);
   }
 
   UnitSpec units() const override { return tokenizer_->units(); }
-  Grid grid() const override { return Grid{{seq_len_}}; }
+  Grid grid() const override { return Grid{{chunk_length_}}; }
   std::shared_ptr<Dataset> dataset(Split split) const override { return split == Split::train ? train_ : eval_; }
 
   std::string preview(const Batch& batch, const Corrupted& corrupted, int64_t row) const override {
@@ -118,7 +142,7 @@ class TextModality final : public Modality {
   }
 
  private:
-  int64_t seq_len_;
+  int64_t chunk_length_;  // context.raw_length(seq_len)
   std::unique_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<Dataset> train_;
   std::shared_ptr<Dataset> eval_;

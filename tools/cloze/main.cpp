@@ -4,19 +4,23 @@
 //   cloze config CONFIG [section.key=value ...]    resolved config as TOML
 //   cloze plugins [--describe NAME]
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
-//   cloze preview CONFIG [--samples N] [overrides]
+//   cloze preview CONFIG [--samples N] [--weights FILE] [overrides]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cloze/dump.h"
 #include "cloze/error.h"
 #include "cloze/experiment.h"
 #include "cloze/pipeline.h"
+#include "cloze/preview.h"
 #include "cloze/registry.h"
 #include "cloze/safetensors.h"
 #include "cloze/trainer.h"
+#include "cloze/weights.h"
 
 namespace {
 
@@ -70,14 +74,22 @@ int corrupt(const ConfigArgs& args, int64_t batches, const std::string& out, clo
   return 0;
 }
 
-int preview(const ConfigArgs& args, int64_t samples, cloze::Registry& registry) {
+// Shows corrupted samples; with trained weights (the run folder's, or --weights)
+// also what the model reconstructs.
+int preview(const ConfigArgs& args, int64_t samples, std::string weights, cloze::Registry& registry) {
   const auto experiment = args.load(registry);
   const cloze::Pipeline pipeline(experiment, registry);
-  auto loader = pipeline.loader(cloze::Split::train, std::max<int64_t>(samples, 1));
-  const auto item = loader->next();
-  for (int64_t row = 0; row < samples && row < item.batch.size(); ++row)
-    fmt::print("[{}] {}\n\n", item.batch.sample_ids[static_cast<std::size_t>(row)],
-               pipeline.modality().preview(item.batch, item.corrupted, row));
+  if (weights.empty()) {
+    const auto run_weights = std::filesystem::path(experiment.section("run").string("dir")) / "model.safetensors";
+    if (std::filesystem::exists(run_weights)) weights = run_weights.string();
+  }
+  std::optional<cloze::DenoisingModel> model;
+  if (!weights.empty()) {
+    model = cloze::build_model(experiment, pipeline);
+    cloze::import_weights(**model, weights);
+    fmt::print("model: {}\n\n", weights);
+  }
+  fmt::print("{}", cloze::preview_samples(pipeline, samples, model ? &*model : nullptr));
   return 0;
 }
 
@@ -105,9 +117,13 @@ int main(int argc, char** argv) {
   corrupt_command->add_option("--out", out, "output .safetensors file")->required();
 
   int64_t samples = 4;
-  auto* preview_command = app.add_subcommand("preview", "print corrupted samples with the corruption marked");
+  std::string weights;
+  auto* preview_command =
+      app.add_subcommand("preview", "print corrupted samples with the corruption marked, and the model's output");
   preview_args.add_to(*preview_command);
   preview_command->add_option("--samples", samples, "samples to show")->check(CLI::PositiveNumber);
+  preview_command->add_option("--weights", weights,
+                              "model.safetensors to reconstruct with (default: the run folder's, if trained)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -118,7 +134,7 @@ int main(int argc, char** argv) {
     if (*config_command) return print_config(config_args, registry);
     if (*plugins_command) return plugins(describe, registry);
     if (*corrupt_command) return corrupt(corrupt_args, batches, out, registry);
-    if (*preview_command) return preview(preview_args, samples, registry);
+    if (*preview_command) return preview(preview_args, samples, weights, registry);
   } catch (const std::exception& e) {
     std::cerr << "cloze: " << e.what() << '\n';
     return 1;

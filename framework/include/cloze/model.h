@@ -1,7 +1,8 @@
 // The denoising model: the modality's stem, a shared pre-LN Transformer
 // encoder, and the modality's head. The stem and head are chosen from the
 // units: an embedding table and a vocabulary head for discrete units, a linear
-// projection in and out for continuous ones.
+// projection in and out for continuous ones. In sequence mode a Transformer
+// decoder, sharing the encoder's token embedding, sits between encoder and head.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -11,6 +12,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
+
+#include <string>
 
 #include "cloze/corrupted.h"
 #include "cloze/grid.h"
@@ -28,30 +31,62 @@ struct ModelOptions {
   int64_t heads;
   double mlp_ratio;
   double dropout;
+  int64_t decoder_layers = 0;  // sequence mode; 0 = as deep as the encoder
+  bool tie_embeddings = true;  // discrete units: the vocabulary head reuses the token embedding
   static ModelOptions from(const Params& params);  // validates, naming the key
+
+  int64_t decoder_depth() const { return decoder_layers > 0 ? decoder_layers : layers; }
+};
+
+// What the model is built for, besides its options: the modality's units and
+// grid, the corruption's reconstruction mode, and the longest input and target
+// (sequence mode) it will see, from Corruption::max_lengths(grid.numel()).
+struct ModelShape {
+  UnitSpec units;
+  Grid grid;
+  ReconstructionMode mode = ReconstructionMode::in_place;
+  int64_t max_input_length = 0;   // rows of the encoder's position table
+  int64_t max_target_length = 0;  // rows of the decoder's position table (sequence mode)
 };
 
 class DenoisingModelImpl : public torch::nn::Module {
  public:
-  // Throws cloze::Error for units or a grid the model cannot be built for, and
-  // for a reconstruction mode that is not implemented yet (only in_place is).
-  DenoisingModelImpl(const ModelOptions& options, const UnitSpec& units, const Grid& grid, ReconstructionMode mode);
+  // Throws cloze::Error for units, lengths or a mode the model cannot be built
+  // for: fill mode is not implemented yet, sequence mode needs discrete units
+  // with bos and pad ids.
+  DenoisingModelImpl(const ModelOptions& options, const ModelShape& shape);
 
   // Predictions at the positions where corrupted.loss_mask is true, in the
   // row-major order of loss_mask: [M, V] logits for discrete units, [M, D]
-  // values for continuous ones. The head runs only on those M positions.
+  // values for continuous ones. The head runs only on those M positions. In
+  // sequence mode loss_mask is [B, N_t] over the decoder's target positions,
+  // and the decoder reads corrupted.decoder_input (teacher forcing).
   at::Tensor forward(const Corrupted& corrupted);
 
   // The encoder's output for every input unit: [B, N_in, dim].
   at::Tensor encode(const Corrupted& corrupted);
 
+  // Sequence mode: the decoder's output for every target position, [B, N_t, dim].
+  // decoder_input: [B, N_t] ids; memory: [B, N_in, dim] from encode();
+  // input_padding: [B, N_in] bool, true = filler, or undefined.
+  at::Tensor decode(const at::Tensor& decoder_input, const at::Tensor& memory, const at::Tensor& input_padding);
+
+  // Sequence mode: greedy decoding, for previews and eval. Starts each row from
+  // bos_id, feeds back the argmax, and ends a row at eos_id (pad_id follows in
+  // it); stops when every row has ended or after max_length tokens. [B, L] ids,
+  // L <= max_length, without the bos. Runs without gradients; call eval()
+  // first, or dropout stays on.
+  at::Tensor generate(const Corrupted& corrupted, int64_t max_length);
+
   const ModelOptions& options() const { return options_; }
 
  private:
   at::Tensor head(const at::Tensor& hidden);  // [M, dim] -> [M, V] or [M, D]
+  void require_sequence(const std::string& what) const;  // throws naming `what` in other modes
 
   ModelOptions options_;
   UnitSpec units_;
+  ReconstructionMode mode_;
 
   // stem: one of token_embed_ (discrete) or unit_proj_ (continuous)
   torch::nn::Embedding token_embed_{nullptr};
@@ -62,9 +97,15 @@ class DenoisingModelImpl : public torch::nn::Module {
   torch::nn::ModuleList blocks_{nullptr};
   torch::nn::LayerNorm norm_{nullptr};
 
+  // sequence mode: decoder blocks over token_embed_ plus their own positions
+  torch::nn::Embedding decoder_pos_embed_{nullptr};
+  torch::nn::ModuleList decoder_blocks_{nullptr};
+  torch::nn::LayerNorm decoder_norm_{nullptr};
+
   // head: discrete units as BERT's MLM head, dense + GELU + LayerNorm, then the
-  // token embedding reused as the decoder plus head_bias_; continuous units a
-  // linear map back to the unit's values (head_out_)
+  // token embedding reused as the output layer plus head_bias_ (tie_embeddings),
+  // or a separate Linear head_out_ to the vocabulary; continuous units a linear
+  // map back to the unit's values (head_out_)
   torch::nn::Linear head_dense_{nullptr};
   torch::nn::LayerNorm head_norm_{nullptr};
   at::Tensor head_bias_;

@@ -10,6 +10,7 @@
 #include "cloze/experiment.h"
 #include "cloze/loader.h"
 #include "cloze/modality.h"
+#include "cloze/model.h"
 #include "cloze/registry.h"
 
 namespace cloze {
@@ -47,5 +48,10 @@ class Pipeline {
   uint64_t seed_;
   Params loader_params_;
 };
+
+// The experiment's model, shaped for the pipeline's units, grid and the
+// corruption's reconstruction mode and lengths. Initialised from the global
+// torch seed (the trainer seeds it from [run] seed).
+DenoisingModel build_model(const Experiment& experiment, const Pipeline& pipeline);
 
 }  // namespace cloze

@@ -1,5 +1,8 @@
-// The shared pre-LN Transformer: multi-head self-attention with one fused qkv
-// projection, a GELU MLP, and blocks of x + attn(LN(x)), x + MLP(LN(x)).
+// The shared pre-LN Transformer: multi-head attention (self-attention with one
+// fused qkv projection, or cross-attention with separate q and kv projections),
+// a GELU MLP, and the blocks built from them: the encoder's
+// x + attn(LN(x)), x + MLP(LN(x)), and the decoder's, which adds causal
+// self-attention and cross-attention over the encoder's output.
 // Every modality's model runs the same blocks; only the stem and head differ.
 #pragma once
 
@@ -20,22 +23,41 @@ namespace cloze {
 // no softmax row is empty (an empty row would give NaN and poison the gradients).
 at::Tensor key_padding_mask(const at::Tensor& padding);
 
-class SelfAttentionImpl : public torch::nn::Module {
- public:
-  SelfAttentionImpl(int64_t dim, int64_t heads, double dropout);
+enum class AttentionKind {
+  self,   // queries, keys and values from the same sequence: one fused qkv projection
+  cross,  // queries from one sequence, keys and values from another (the encoder's output)
+};
 
-  // x: [B, N, dim]; mask: [B, 1, 1, N] bool from key_padding_mask, or undefined.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask);  // [B, N, dim]
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(int64_t dim, int64_t heads, double dropout, AttentionKind kind);
+
+  // Self-attention. x: [B, N, dim]; mask: [B, 1, 1, N] bool from
+  // key_padding_mask, or undefined; causal: position i sees keys 0..i only.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, bool causal = false);  // [B, N, dim]
+
+  // Cross-attention. x: [B, N, dim] queries; memory: [B, S, dim] keys and
+  // values; memory_mask: [B, 1, 1, S] bool from key_padding_mask, or undefined.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask);  // [B, N, dim]
 
  private:
+  // q: [B, heads, N, head_dim], k and v: [B, heads, S, head_dim] -> [B, N, dim]
+  at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                    bool causal);
+  // [B, N, heads * head_dim] -> [B, heads, N, head_dim], a view
+  at::Tensor split_heads(const at::Tensor& x) const;
+
   int64_t heads_;
   double dropout_;
-  torch::nn::Linear qkv_{nullptr};
+  torch::nn::Linear qkv_{nullptr};  // self
+  torch::nn::Linear q_{nullptr};    // cross
+  torch::nn::Linear kv_{nullptr};   // cross
   torch::nn::Linear proj_{nullptr};
 };
 
-TORCH_MODULE(SelfAttention);
+TORCH_MODULE(Attention);
 
+// The encoder's block.
 class TransformerBlockImpl : public torch::nn::Module {
  public:
   TransformerBlockImpl(int64_t dim, int64_t heads, double mlp_ratio, double dropout);
@@ -44,7 +66,7 @@ class TransformerBlockImpl : public torch::nn::Module {
 
  private:
   torch::nn::LayerNorm norm1_{nullptr};
-  SelfAttention attn_{nullptr};
+  Attention attn_{nullptr};
   torch::nn::LayerNorm norm2_{nullptr};
   torch::nn::Linear fc1_{nullptr};
   torch::nn::Linear fc2_{nullptr};
@@ -52,5 +74,30 @@ class TransformerBlockImpl : public torch::nn::Module {
 };
 
 TORCH_MODULE(TransformerBlock);
+
+// The decoder's block: x + self_attn(LN(x)) causal, then
+// x + cross_attn(LN(x), memory), then x + MLP(LN(x)).
+class DecoderBlockImpl : public torch::nn::Module {
+ public:
+  DecoderBlockImpl(int64_t dim, int64_t heads, double mlp_ratio, double dropout);
+
+  // x: [B, N_t, dim] decoder states; memory: [B, N_in, dim] the encoder's
+  // output; memory_mask: [B, 1, 1, N_in] from key_padding_mask, or undefined.
+  // The decoder's own padding needs no mask: it sits only at the end of a row,
+  // where causal attention keeps every real position from seeing it.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask);  // [B, N_t, dim]
+
+ private:
+  torch::nn::LayerNorm norm1_{nullptr};
+  Attention self_attn_{nullptr};
+  torch::nn::LayerNorm norm2_{nullptr};
+  Attention cross_attn_{nullptr};
+  torch::nn::LayerNorm norm3_{nullptr};
+  torch::nn::Linear fc1_{nullptr};
+  torch::nn::Linear fc2_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+
+TORCH_MODULE(DecoderBlock);
 
 }  // namespace cloze

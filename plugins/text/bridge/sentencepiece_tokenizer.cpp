@@ -78,17 +78,32 @@ class SentencepieceTokenizer final : public Tokenizer {
     units.kind = UnitKind::discrete;
     units.vocab_size = processor_.GetPieceSize();
     units.pad_id = processor_.pad_id();
-    // PieceToId answers unk for a piece the model lacks.
-    const int mask = processor_.PieceToId("[MASK]");
-    units.mask_id = mask == processor_.unk_id() ? -1 : mask;
+    units.bos_id = processor_.bos_id();  // -1 when the model has none
+    units.eos_id = processor_.eos_id();
+    units.mask_id = piece_id("[MASK]");
+    // Contiguous from <extra_id_0>: the first one missing ends the list.
+    for (int64_t n = 0;; ++n) {
+      const int64_t id = piece_id(sentinel_piece(n));
+      if (id < 0) break;
+      units.sentinel_ids.push_back(id);
+    }
+    std::vector<uint8_t> user_special(static_cast<std::size_t>(units.vocab_size), 0);
+    if (units.mask_id >= 0) user_special[static_cast<std::size_t>(units.mask_id)] = 1;
+    for (int64_t id : units.sentinel_ids) user_special[static_cast<std::size_t>(id)] = 1;
     units.begins_word.assign(static_cast<std::size_t>(units.vocab_size), 0);
     for (int id = 0; id < units.vocab_size; ++id) {
-      if (processor_.IsControl(id) || processor_.IsUnknown(id) || id == units.mask_id)
+      if (processor_.IsControl(id) || processor_.IsUnknown(id) || user_special[static_cast<std::size_t>(id)])
         units.special_ids.push_back(id);
       else if (processor_.IdToPiece(id).rfind(word_start, 0) == 0)
         units.begins_word[static_cast<std::size_t>(id)] = 1;
     }
     return units;
+  }
+
+  // The id of `piece`, or -1 if the model lacks it (PieceToId answers unk then).
+  int64_t piece_id(const std::string& piece) const {
+    const int id = processor_.PieceToId(piece);
+    return id == processor_.unk_id() ? -1 : id;
   }
 
   sentencepiece::SentencePieceProcessor processor_;

@@ -26,7 +26,15 @@ class Lines final : public sentencepiece::SentenceIterator {
   std::size_t next_ = 0;
 };
 
-std::unordered_map<std::string, std::string> training_options(int64_t vocab_size) {
+// "[MASK]" first (id 4, the first piece after the controls), then the
+// sentinels in order, so <extra_id_N> is id 5 + N.
+std::string user_defined_symbols(int64_t sentinels) {
+  std::string symbols = "[MASK]";
+  for (int64_t n = 0; n < sentinels; ++n) symbols += "," + sentinel_piece(n);
+  return symbols;
+}
+
+std::unordered_map<std::string, std::string> training_options(int64_t vocab_size, int64_t sentinels) {
   return {
       {"model_type", "unigram"},
       {"vocab_size", std::to_string(vocab_size)},
@@ -36,7 +44,7 @@ std::unordered_map<std::string, std::string> training_options(int64_t vocab_size
       {"unk_id", std::to_string(unk_id)},
       {"bos_id", std::to_string(bos_id)},
       {"eos_id", std::to_string(eos_id)},
-      {"user_defined_symbols", "[MASK]"},  // id 4: the first piece after the controls
+      {"user_defined_symbols", user_defined_symbols(sentinels)},
       // Determinism: one thread, every sentence, no sampling.
       {"num_threads", "1"},
       {"input_sentence_size", "0"},
@@ -48,9 +56,10 @@ std::unordered_map<std::string, std::string> training_options(int64_t vocab_size
 
 }  // namespace cloze::text
 
-void cloze_text_train_sentencepiece(const std::vector<std::string>& lines, int64_t vocab_size, std::string& model) {
+void cloze_text_train_sentencepiece(const std::vector<std::string>& lines, int64_t vocab_size, int64_t sentinels,
+                                    std::string& model) {
   cloze::text::Lines iterator(lines);
-  const auto status =
-      sentencepiece::SentencePieceTrainer::Train(cloze::text::training_options(vocab_size), &iterator, &model);
+  const auto status = sentencepiece::SentencePieceTrainer::Train(
+      cloze::text::training_options(vocab_size, sentinels), &iterator, &model);
   if (!status.ok()) throw cloze::Error("text: sentencepiece training failed: " + status.ToString());
 }

@@ -1,0 +1,182 @@
+// span_mask: SpanBERT's span masking, reconstructed in place.
+//
+// Joshi et al. 2020, "SpanBERT: Improving Pre-training by Representing and
+// Predicting Spans" (TACL), section 3.1; the code this follows is SpanBERT's
+// pretraining/fairseq/data/masking.py (PairWithSpanMaskingScheme.mask,
+// span_masking, merge_intervals), on units instead of whole words.
+//
+// Per row, the candidates are the units that are neither padding nor special.
+// Of n candidates exactly
+//
+//   budget = ceil(rate * n)
+//
+// are chosen (SpanBERT's mask_num). Until the budget is reached: draw a span
+// length from the geometric distribution truncated to 1..max_span and
+// renormalised, P(k) ~ geometric_p (1 - geometric_p)^(k - 1) (SpanBERT's
+// len_distrib: mean 3.8 at p = 0.2, max 10), draw an anchor uniformly among
+// the candidates (redrawn if already chosen), and choose the span's candidates
+// from the anchor on: it stops at a non-candidate, at the row's end, or when
+// the budget is reached (SpanBERT trims the last span, it never overshoots).
+// Already chosen units inside a span are passed over and not counted again.
+//
+// Chosen units that touch form one span (merge_intervals), and the
+// replacement is drawn once per span: with probability `mask` every unit of
+// the span becomes [MASK], with `random` every unit becomes its own uniformly
+// drawn ordinary id, otherwise the span stays; every chosen unit counts in the
+// loss. Output as token_mask: full-length input, target = the units.
+#include <ATen/Functions.h>
+#include <ATen/core/Tensor.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/corruption.h"
+#include "cloze/error.h"
+#include "cloze/id_rows.h"
+#include "cloze/params.h"
+#include "cloze/plugin.h"
+#include "cloze/rng.h"
+#include "cloze/sampling.h"
+
+namespace {
+
+using cloze::ParamType;
+
+cloze::Schema schema() {
+  return {
+      {"rate", ParamType::real, 0.15, "share of candidate units chosen for prediction, ceil(rate * n) per row"},
+      {"geometric_p", ParamType::real, 0.2, "p of the span length's geometric distribution"},
+      {"max_span", ParamType::integer, int64_t{10}, "longest span; the geometric is truncated here and renormalised"},
+      {"mask", ParamType::real, 0.8, "probability that a chosen span becomes [MASK] throughout"},
+      {"random", ParamType::real, 0.1, "probability that a chosen span becomes uniformly drawn ordinary ids"},
+  };
+}
+
+class SpanMask : public cloze::Corruption {
+ public:
+  explicit SpanMask(const cloze::Params& params)
+      : rate_(params.real("rate")),
+        geometric_p_(params.real("geometric_p")),
+        max_span_(params.integer("max_span")),
+        mask_(params.real("mask")),
+        random_(params.real("random")) {
+    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
+    params.require(geometric_p_ > 0.0 && geometric_p_ <= 1.0, "geometric_p", "must be in (0, 1]");
+    params.require(max_span_ >= 1, "max_span", "must be at least 1");
+    params.require(mask_ >= 0.0 && mask_ <= 1.0, "mask", "must be in [0, 1]");
+    params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
+    // The slack lets sums such as 0.7 + 0.3 pass despite their rounding.
+    params.require(mask_ + random_ <= 1.0 + 1e-12, "random",
+                   "mask + random must be at most 1 (mask = " + cloze::to_toml(mask_) +
+                       "); the rest of the chosen spans stay unchanged");
+  }
+
+  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
+
+  std::string incompatibility(const cloze::UnitSpec& units) const override {
+    if (units.kind == cloze::UnitKind::continuous)
+      return "span_mask replaces unit ids with [MASK] or random ids, but these units are continuous vectors of " +
+             std::to_string(units.unit_dim) + " values; use a patch-masking corruption instead";
+    if (mask_ > 0.0 && units.mask_id < 0)
+      return "span_mask.mask = " + cloze::to_toml(mask_) +
+             " replaces chosen spans with [MASK], but the vocabulary has no [MASK] id; set mask = 0.0 or use a "
+             "tokenizer with a [MASK] token";
+    if (random_ > 0.0 && units.ordinary_ids().empty())
+      return "span_mask.random = " + cloze::to_toml(random_) +
+             " draws random ordinary ids, but every id of the vocabulary is special";
+    return "";
+  }
+
+  void prepare(const cloze::UnitSpec& units) override {
+    const std::string why = incompatibility(units);
+    if (!why.empty()) throw cloze::Error(why);
+    vocab_size_ = units.vocab_size;
+    mask_id_ = units.mask_id;
+    special_ = cloze::special_table(units);
+    ordinary_ = units.ordinary_ids();
+    prepared_ = true;
+  }
+
+  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    if (!prepared_) throw cloze::Error("span_mask: corrupt() called before prepare(units)");
+    const cloze::IdRows rows(batch, "span_mask", vocab_size_);
+    const int64_t width = rows.width();
+    at::Tensor input = batch.units.contiguous().clone();                 // [B, N]
+    at::Tensor loss_mask = at::zeros({rows.rows(), width}, at::kBool);  // [B, N]
+    int64_t* input_data = input.data_ptr<int64_t>();
+    bool* loss_data = loss_mask.data_ptr<bool>();
+
+    std::vector<int64_t> candidates;  // positions in the row
+    for (int64_t row = 0; row < rows.rows(); ++row) {
+      const bool* padding = rows.padding(row);
+      int64_t* in = input_data + row * width;
+      bool* chosen = loss_data + row * width;
+      candidates.clear();
+      for (int64_t n = 0; n < width; ++n)
+        if (!padding[n] && !special_[static_cast<std::size_t>(rows.id(row, n))]) candidates.push_back(n);
+
+      cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, rows.sample(row));
+      const auto count = static_cast<int64_t>(candidates.size());
+      const auto budget = static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(count)));
+      int64_t selected = 0;
+      while (selected < budget) {
+        const int64_t span = cloze::truncated_geometric(geometric_p_, max_span_, rng);
+        int64_t index = static_cast<int64_t>(rng.below(static_cast<uint64_t>(count)));
+        if (chosen[candidates[static_cast<std::size_t>(index)]]) continue;
+        // The span runs over consecutive positions that are all candidates.
+        for (int64_t taken = 0; taken < span && index < count && selected < budget; ++taken, ++index) {
+          const int64_t n = candidates[static_cast<std::size_t>(index)];
+          if (taken > 0 && candidates[static_cast<std::size_t>(index - 1)] != n - 1) break;
+          if (!chosen[n]) {
+            chosen[n] = true;
+            ++selected;
+          }
+        }
+      }
+
+      // One replacement draw per run of touching chosen units.
+      double draw = 0.0;
+      for (int64_t n = 0; n < width; ++n) {
+        if (!chosen[n]) continue;
+        if (n == 0 || !chosen[n - 1]) draw = rng.uniform();
+        if (draw < mask_)
+          in[n] = mask_id_;
+        else if (draw < mask_ + random_)
+          in[n] = ordinary_[rng.below(ordinary_.size())];
+      }
+    }
+
+    cloze::Corrupted out;
+    out.mode = cloze::ReconstructionMode::in_place;
+    out.input = input;
+    out.input_positions = at::arange(width, at::kLong).expand({rows.rows(), width}).contiguous();  // [B, N]
+    out.input_padding = batch.padding;
+    out.target = batch.units;
+    out.loss_mask = loss_mask;
+    return out;
+  }
+
+ private:
+  double rate_;
+  double geometric_p_;
+  int64_t max_span_;
+  double mask_;
+  double random_;
+
+  // Built once by prepare() from the modality's units.
+  bool prepared_ = false;
+  int64_t vocab_size_ = 0;
+  int64_t mask_id_ = -1;
+  std::vector<uint8_t> special_;   // [vocab] 1 where the id is special
+  std::vector<int64_t> ordinary_;  // ids a random replacement is drawn from
+};
+
+}  // namespace
+
+CLOZE_PLUGIN(registry) {
+  registry.add_corruption("span_mask",
+                          "SpanBERT span masking: geometric-length spans of units, [MASK] / random ids / keep per span",
+                          schema(), [](const cloze::Params& params) { return std::make_shared<SpanMask>(params); });
+}

@@ -1,0 +1,170 @@
+// text_infill: BART's text infilling.
+//
+// Lewis et al. 2020, "BART: Denoising Sequence-to-Sequence Pre-training for
+// Natural Language Generation, Translation, and Comprehension" (ACL), section
+// 2.2; the code this follows is fairseq's data/denoising_dataset.py,
+// add_whole_word_mask with mask_length = "span-poisson" and replace_length = 1,
+// at token level: every candidate (a unit that is neither padding nor
+// special) starts a "word".
+//
+// Per row of L real units with n candidates:
+//
+//   budget = ceil(rate * n)                         (fairseq's num_to_mask)
+//   lengths ~ Poisson(poisson_lambda), drawn until their sum reaches budget,
+//             the last one trimmed so that the sum is exactly budget
+//
+// and one start per span is drawn uniformly without replacement among the
+// candidates (at most n spans; further ones are dropped). A span of length
+// k > 0 keeps its start as one [MASK] and deletes the next k - 1 units; it
+// stops early at a special unit or the row's end, so specials are never
+// touched. Spans may overlap, as in fairseq: a unit any span deletes is
+// deleted even where another span starts, so overlapping spans merge under
+// one [MASK]. A span of length 0 inserts one [MASK] before its start (fairseq
+// inserts these at random places of the result in add_insertion_noise; the
+// count is the same). Each [MASK], spans and insertions alike, is an
+// independent uniformly drawn ordinary id instead with probability `random`
+// (fairseq draws from the whole vocabulary).
+//
+//   input  = the row so rewritten: L - deleted + inserted units
+//   target = the row itself, its own bos/eos included; decoder_input shifted
+#include <ATen/core/Tensor.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/corruption.h"
+#include "cloze/error.h"
+#include "cloze/id_rows.h"
+#include "cloze/params.h"
+#include "cloze/plugin.h"
+#include "cloze/rng.h"
+#include "cloze/sampling.h"
+#include "cloze/sequence_batch.h"
+
+namespace {
+
+using cloze::ParamType;
+
+cloze::Schema schema() {
+  return {
+      {"rate", ParamType::real, 0.3, "share of candidate units hidden in spans, ceil(rate * n) per row"},
+      {"poisson_lambda", ParamType::real, 3.0, "mean of the Poisson span length"},
+      {"random", ParamType::real, 0.0, "probability that a span's [MASK] is a uniformly drawn ordinary id instead"},
+  };
+}
+
+class TextInfill : public cloze::Corruption {
+ public:
+  explicit TextInfill(const cloze::Params& params)
+      : rate_(params.real("rate")), lambda_(params.real("poisson_lambda")), random_(params.real("random")) {
+    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
+    // SampleRng::poisson is Knuth's product sampler: exact, but its cost grows with lambda.
+    params.require(lambda_ > 0.0 && lambda_ <= 30.0, "poisson_lambda", "must be in (0, 30]");
+    params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
+  }
+
+  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
+
+  std::string incompatibility(const cloze::UnitSpec& units) const override {
+    std::string why = cloze::sequence_incompatibility("text_infill", units);
+    if (!why.empty()) return why;
+    if (random_ < 1.0 && units.mask_id < 0)
+      return "text_infill replaces each span with [MASK], but the vocabulary has no [MASK] id; use a tokenizer "
+             "with a [MASK] token";
+    if (random_ > 0.0 && units.ordinary_ids().empty())
+      return "text_infill.random = " + cloze::to_toml(random_) +
+             " draws random ordinary ids, but every id of the vocabulary is special";
+    return "";
+  }
+
+  void prepare(const cloze::UnitSpec& units) override {
+    const std::string why = incompatibility(units);
+    if (!why.empty()) throw cloze::Error(why);
+    units_ = units;
+    special_ = cloze::special_table(units);
+    ordinary_ = units.ordinary_ids();
+    prepared_ = true;
+  }
+
+  Lengths max_lengths(int64_t raw_length) const override {
+    // At worst every span has length 0 and inserts a [MASK].
+    return {raw_length + static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(raw_length))), raw_length};
+  }
+
+  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    if (!prepared_) throw cloze::Error("text_infill: corrupt() called before prepare(units)");
+    const cloze::IdRows rows(batch, "text_infill", units_.vocab_size);
+    std::vector<std::vector<int64_t>> inputs(static_cast<std::size_t>(rows.rows()));
+    std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(rows.rows()));
+    std::vector<int64_t> candidates, lengths;
+    std::vector<int64_t> replaced, inserted;  // [L] id a span's start or an insertion becomes, -1 for none
+    std::vector<uint8_t> deleted;             // [L]
+    for (int64_t row = 0; row < rows.rows(); ++row) {
+      auto& units = targets[static_cast<std::size_t>(row)];
+      rows.real_units(row, units);
+      cloze::candidate_positions(units, special_, candidates);
+      const auto length = static_cast<int64_t>(units.size());
+      const auto count = static_cast<int64_t>(candidates.size());
+      const auto budget = static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(count)));
+      auto& input = inputs[static_cast<std::size_t>(row)];
+      if (budget == 0) {
+        input = units;
+        continue;
+      }
+
+      cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, rows.sample(row));
+      cloze::poisson_span_lengths(budget, lambda_, rng, lengths);
+      const int64_t spans = std::min(static_cast<int64_t>(lengths.size()), count);
+      cloze::choose_without_replacement(candidates, spans, rng);
+      replaced.assign(static_cast<std::size_t>(length), -1);
+      inserted.assign(static_cast<std::size_t>(length), -1);
+      deleted.assign(static_cast<std::size_t>(length), 0);
+      for (int64_t span = 0; span < spans; ++span) {
+        const int64_t start = candidates[static_cast<std::size_t>(span)];
+        const int64_t span_length = lengths[static_cast<std::size_t>(span)];
+        (span_length == 0 ? inserted : replaced)[static_cast<std::size_t>(start)] = replacement(rng);
+        for (int64_t n = start + 1; n < std::min(start + span_length, length); ++n) {
+          if (special_[static_cast<std::size_t>(units[static_cast<std::size_t>(n)])]) break;
+          deleted[static_cast<std::size_t>(n)] = 1;
+        }
+      }
+
+      for (int64_t n = 0; n < length; ++n) {
+        const auto i = static_cast<std::size_t>(n);
+        if (inserted[i] >= 0) input.push_back(inserted[i]);
+        if (deleted[i]) continue;
+        input.push_back(replaced[i] >= 0 ? replaced[i] : units[i]);
+      }
+    }
+    return cloze::sequence_corrupted(inputs, targets, units_.pad_id, units_.bos_id);
+  }
+
+ private:
+  // What one span's [MASK] becomes: [MASK], or with probability `random` an ordinary id.
+  int64_t replacement(cloze::SampleRng& rng) const {
+    if (random_ > 0.0 && rng.uniform() < random_) return ordinary_[rng.below(ordinary_.size())];
+    return units_.mask_id;
+  }
+
+  double rate_;
+  double lambda_;
+  double random_;
+
+  // Built once by prepare() from the modality's units.
+  bool prepared_ = false;
+  cloze::UnitSpec units_;
+  std::vector<uint8_t> special_;   // [vocab] 1 where the id is special
+  std::vector<int64_t> ordinary_;  // ids a random replacement is drawn from
+};
+
+}  // namespace
+
+CLOZE_PLUGIN(registry) {
+  registry.add_corruption("text_infill",
+                          "BART text infilling: Poisson-length spans each replaced by one [MASK], the decoder "
+                          "writes the whole row",
+                          schema(), [](const cloze::Params& params) { return std::make_shared<TextInfill>(params); });
+}

@@ -1,0 +1,109 @@
+// token_deletion: BART's token deletion.
+//
+// Lewis et al. 2020, "BART: Denoising Sequence-to-Sequence Pre-training for
+// Natural Language Generation, Translation, and Comprehension" (ACL), section
+// 2.2: "random tokens are deleted from the input. In contrast to token
+// masking, the model must decide which positions are missing inputs."
+//
+// Per row, the candidates are the units that are neither padding nor special.
+// Of n candidates,
+//
+//   k = min(n, floor(rate * n + u)),  u ~ U[0, 1)
+//
+// are deleted, chosen uniformly without replacement (fairseq's probabilistic
+// rounding, as token_mask: E[k] = rate * n exactly).
+//
+//   input  = the row without the deleted units, in order
+//   target = the row itself; decoder_input shifted
+//
+// Sequence mode only: the fill mode (deleted positions known to a light
+// decoder) comes with the MAE fill machinery.
+#include <ATen/core/Tensor.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/corruption.h"
+#include "cloze/error.h"
+#include "cloze/id_rows.h"
+#include "cloze/params.h"
+#include "cloze/plugin.h"
+#include "cloze/rng.h"
+#include "cloze/sampling.h"
+#include "cloze/sequence_batch.h"
+
+namespace {
+
+using cloze::ParamType;
+
+cloze::Schema schema() {
+  return {
+      {"rate", ParamType::real, 0.15, "share of candidate units deleted from the input"},
+  };
+}
+
+class TokenDeletion : public cloze::Corruption {
+ public:
+  explicit TokenDeletion(const cloze::Params& params) : rate_(params.real("rate")) {
+    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
+  }
+
+  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
+
+  std::string incompatibility(const cloze::UnitSpec& units) const override {
+    return cloze::sequence_incompatibility("token_deletion", units);
+  }
+
+  void prepare(const cloze::UnitSpec& units) override {
+    const std::string why = incompatibility(units);
+    if (!why.empty()) throw cloze::Error(why);
+    units_ = units;
+    special_ = cloze::special_table(units);
+    prepared_ = true;
+  }
+
+  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    if (!prepared_) throw cloze::Error("token_deletion: corrupt() called before prepare(units)");
+    const cloze::IdRows rows(batch, "token_deletion", units_.vocab_size);
+    std::vector<std::vector<int64_t>> inputs(static_cast<std::size_t>(rows.rows()));
+    std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(rows.rows()));
+    std::vector<int64_t> candidates;
+    std::vector<uint8_t> deleted;  // [L]
+    for (int64_t row = 0; row < rows.rows(); ++row) {
+      auto& units = targets[static_cast<std::size_t>(row)];
+      rows.real_units(row, units);
+      cloze::candidate_positions(units, special_, candidates);
+      const auto count = static_cast<int64_t>(candidates.size());
+
+      cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, rows.sample(row));
+      // The min guards the rounding of rate * n + u up to n + 1 when rate = 1.
+      const int64_t k = std::min(count, cloze::probabilistic_round(rate_ * static_cast<double>(count), rng));
+      cloze::choose_without_replacement(candidates, k, rng);
+      deleted.assign(units.size(), 0);
+      for (int64_t i = 0; i < k; ++i) deleted[static_cast<std::size_t>(candidates[static_cast<std::size_t>(i)])] = 1;
+
+      auto& input = inputs[static_cast<std::size_t>(row)];
+      for (std::size_t n = 0; n < units.size(); ++n)
+        if (!deleted[n]) input.push_back(units[n]);
+    }
+    return cloze::sequence_corrupted(inputs, targets, units_.pad_id, units_.bos_id);
+  }
+
+ private:
+  double rate_;
+
+  // Built once by prepare() from the modality's units.
+  bool prepared_ = false;
+  cloze::UnitSpec units_;
+  std::vector<uint8_t> special_;  // [vocab] 1 where the id is special
+};
+
+}  // namespace
+
+CLOZE_PLUGIN(registry) {
+  registry.add_corruption("token_deletion",
+                          "BART token deletion: delete a share of the units, the decoder writes the whole row",
+                          schema(), [](const cloze::Params& params) { return std::make_shared<TokenDeletion>(params); });
+}
