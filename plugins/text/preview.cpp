@@ -66,6 +66,9 @@ std::vector<int64_t> seen_at(const Corrupted& corrupted, int64_t row, std::size_
 
 std::string aligned_preview(const Tokenizer& tokenizer, const Batch& batch, const Corrupted& corrupted, int64_t row) {
   const auto original = row_of(batch.units, row);
+  // Scored units show the target, which a preview of a model's output replaces
+  // with the model's guesses.
+  const auto target = row_of(corrupted.target, row);
   const auto padding = row_of(batch.padding, row);
   const auto scored = row_of(corrupted.loss_mask, row);
   const auto seen = seen_at(corrupted, row, original.size());
@@ -79,7 +82,7 @@ std::string aligned_preview(const Tokenizer& tokenizer, const Batch& batch, cons
     }
     line += text_of(tokenizer, kept);
     kept.clear();
-    line += marked(tokenizer, seen[n], original[n]);
+    line += marked(tokenizer, seen[n], target[n]);
   }
   line += text_of(tokenizer, kept);
   return trim_left(line);
