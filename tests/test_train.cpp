@@ -137,3 +137,24 @@ TEST_CASE("corrupted batches dump as <batch>.<field> tensors and read back equal
   REQUIRE(loaded.tensors.size() == tensors.size());
   for (const auto& [name, tensor] : tensors) CHECK(loaded.tensors.at(name).equal(tensor));
 }
+
+TEST_CASE("a sequence objective dumps its decoder input and trains through the same loop", "[train]") {
+  const auto dir = fresh_dir("sequence");
+  cloze::Registry registry;
+  registry.load_default_plugins();
+  const auto experiment = cloze::parse_experiment(
+      tiny_experiment(dir, 30), "tiny.toml",
+      {"corruption.name=span_infill", "modality.sentinels=16", "model.decoder_layers=1", "eval.every=30"}, registry,
+      cloze::framework_sections());
+  const cloze::Pipeline pipeline(experiment, registry);
+  const auto tensors = cloze::dump_corrupted_batches(pipeline, 1, 4);
+  REQUIRE(tensors.count("0.decoder_input") == 1);
+  // T5's lengths: inputs come out at seq_len exactly, from longer raw chunks.
+  CHECK(tensors.at("0.input").size(1) == 32);
+  CHECK(tensors.at("0.units").size(1) > 32);
+  CHECK(tensors.at("0.decoder_input").sizes() == tensors.at("0.target").sizes());
+
+  const auto summary = cloze::train(experiment, registry);
+  CHECK(summary.steps == 30);
+  CHECK(summary.last_eval_loss < summary.first_eval_loss - 1.0);
+}
