@@ -39,19 +39,19 @@
 #include "cloze/plugin.h"
 #include "cloze/rng.h"
 #include "cloze/sampling.h"
+#include "cloze/unit_replacement.h"
 
 namespace {
 
 using cloze::ParamType;
 
 cloze::Schema schema() {
-  return {
+  cloze::Schema schema{
       {"rate", ParamType::real, 0.15, "share of candidate units chosen for prediction, ceil(rate * n) per row"},
       {"geometric_p", ParamType::real, 0.2, "p of the span length's geometric distribution"},
-      {"max_span", ParamType::integer, int64_t{10}, "longest span; the geometric is truncated here and renormalised"},
-      {"mask", ParamType::real, 0.8, "probability that a chosen span becomes [MASK] throughout"},
-      {"random", ParamType::real, 0.1, "probability that a chosen span becomes uniformly drawn ordinary ids"},
-  };
+      {"max_span", ParamType::integer, int64_t{10}, "longest span; the geometric is truncated here and renormalised"}};
+  for (auto& spec : cloze::UnitReplacement::schema("span")) schema.push_back(std::move(spec));
+  return schema;
 }
 
 class SpanMask : public cloze::Corruption {
@@ -60,42 +60,24 @@ class SpanMask : public cloze::Corruption {
       : rate_(params.real("rate")),
         geometric_p_(params.real("geometric_p")),
         max_span_(params.integer("max_span")),
-        mask_(params.real("mask")),
-        random_(params.real("random")) {
+        replacement_(params) {
     params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
     params.require(geometric_p_ > 0.0 && geometric_p_ <= 1.0, "geometric_p", "must be in (0, 1]");
     params.require(max_span_ >= 1, "max_span", "must be at least 1");
-    params.require(mask_ >= 0.0 && mask_ <= 1.0, "mask", "must be in [0, 1]");
-    params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
-    // The slack lets sums such as 0.7 + 0.3 pass despite their rounding.
-    params.require(mask_ + random_ <= 1.0 + 1e-12, "random",
-                   "mask + random must be at most 1 (mask = " + cloze::to_toml(mask_) +
-                       "); the rest of the chosen spans stay unchanged");
   }
 
   cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
 
   std::string incompatibility(const cloze::UnitSpec& units) const override {
-    if (units.kind == cloze::UnitKind::continuous)
-      return "span_mask replaces unit ids with [MASK] or random ids, but these units are continuous vectors of " +
-             std::to_string(units.unit_dim) + " values; use a patch-masking corruption instead";
-    if (mask_ > 0.0 && units.mask_id < 0)
-      return "span_mask.mask = " + cloze::to_toml(mask_) +
-             " replaces chosen spans with [MASK], but the vocabulary has no [MASK] id; set mask = 0.0 or use a "
-             "tokenizer with a [MASK] token";
-    if (random_ > 0.0 && units.ordinary_ids().empty())
-      return "span_mask.random = " + cloze::to_toml(random_) +
-             " draws random ordinary ids, but every id of the vocabulary is special";
-    return "";
+    return replacement_.incompatibility(units, "span_mask");
   }
 
   void prepare(const cloze::UnitSpec& units) override {
     const std::string why = incompatibility(units);
     if (!why.empty()) throw cloze::Error(why);
     vocab_size_ = units.vocab_size;
-    mask_id_ = units.mask_id;
     special_ = cloze::special_table(units);
-    ordinary_ = units.ordinary_ids();
+    replacement_.prepare(units);
     prepared_ = true;
   }
 
@@ -137,14 +119,11 @@ class SpanMask : public cloze::Corruption {
       }
 
       // One replacement draw per run of touching chosen units.
-      double draw = 0.0;
+      auto choice = cloze::UnitReplacement::Choice::keep;
       for (int64_t n = 0; n < width; ++n) {
         if (!chosen[n]) continue;
-        if (n == 0 || !chosen[n - 1]) draw = rng.uniform();
-        if (draw < mask_)
-          in[n] = mask_id_;
-        else if (draw < mask_ + random_)
-          in[n] = ordinary_[rng.below(ordinary_.size())];
+        if (n == 0 || !chosen[n - 1]) choice = replacement_.draw(rng);
+        in[n] = replacement_.apply(choice, in[n], rng);
       }
     }
 
@@ -162,15 +141,12 @@ class SpanMask : public cloze::Corruption {
   double rate_;
   double geometric_p_;
   int64_t max_span_;
-  double mask_;
-  double random_;
+  cloze::UnitReplacement replacement_;
 
   // Built once by prepare() from the modality's units.
   bool prepared_ = false;
   int64_t vocab_size_ = 0;
-  int64_t mask_id_ = -1;
   std::vector<uint8_t> special_;   // [vocab] 1 where the id is special
-  std::vector<int64_t> ordinary_;  // ids a random replacement is drawn from
 };
 
 }  // namespace

@@ -34,50 +34,35 @@
 #include "cloze/error.h"
 #include "cloze/params.h"
 #include "cloze/plugin.h"
+#include "cloze/id_rows.h"
 #include "cloze/rng.h"
+#include "cloze/unit_replacement.h"
 
 namespace {
 
 using cloze::ParamType;
 
 cloze::Schema schema() {
-  return {
-      {"rate", ParamType::real, 0.15, "share of candidate units (of words with whole_word) chosen for prediction"},
-      {"mask", ParamType::real, 0.8, "probability that a chosen unit becomes [MASK]"},
-      {"random", ParamType::real, 0.1, "probability that a chosen unit becomes a uniformly drawn ordinary id"},
-      {"whole_word", ParamType::boolean, false, "choose whole words: every piece of a chosen word is chosen"},
-  };
+  cloze::Schema schema{
+      {"rate", ParamType::real, 0.15, "share of candidate units (of words with whole_word) chosen for prediction"}};
+  for (auto& spec : cloze::UnitReplacement::schema("unit")) schema.push_back(std::move(spec));
+  schema.push_back({"whole_word", ParamType::boolean, false, "choose whole words: every piece of a chosen word is chosen"});
+  return schema;
 }
 
 class TokenMask : public cloze::Corruption {
  public:
   explicit TokenMask(const cloze::Params& params)
       : rate_(params.real("rate")),
-        mask_(params.real("mask")),
-        random_(params.real("random")),
+        replacement_(params),
         whole_word_(params.boolean("whole_word")) {
     params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
-    params.require(mask_ >= 0.0 && mask_ <= 1.0, "mask", "must be in [0, 1]");
-    params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
-    // The slack lets sums such as 0.7 + 0.3 pass despite their rounding.
-    params.require(mask_ + random_ <= 1.0 + 1e-12, "random",
-                   "mask + random must be at most 1 (mask = " + cloze::to_toml(mask_) +
-                       "); the rest of the chosen units stay unchanged");
   }
 
   cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
 
   std::string incompatibility(const cloze::UnitSpec& units) const override {
-    if (units.kind == cloze::UnitKind::continuous)
-      return "token_mask replaces unit ids with [MASK] or random ids, but these units are continuous vectors of " +
-             std::to_string(units.unit_dim) + " values; use a patch-masking corruption instead";
-    if (mask_ > 0.0 && units.mask_id < 0)
-      return "token_mask.mask = " + cloze::to_toml(mask_) +
-             " replaces chosen units with [MASK], but the vocabulary has no [MASK] id; set mask = 0.0 or use a "
-             "tokenizer with a [MASK] token";
-    if (random_ > 0.0 && units.ordinary_ids().empty())
-      return "token_mask.random = " + cloze::to_toml(random_) +
-             " draws random ordinary ids, but every id of the vocabulary is special";
+    if (std::string why = replacement_.incompatibility(units, "token_mask"); !why.empty()) return why;
     if (whole_word_ && units.begins_word.empty())
       return "token_mask.whole_word = true needs to know where words start, but the tokenizer gives no word "
              "starts (a byte tokenizer has none); set whole_word = false";
@@ -92,11 +77,8 @@ class TokenMask : public cloze::Corruption {
     const std::string why = incompatibility(units);
     if (!why.empty()) throw cloze::Error(why);
     vocab_size_ = units.vocab_size;
-    mask_id_ = units.mask_id;
-    special_.assign(static_cast<std::size_t>(vocab_size_), 0);
-    for (int64_t id : units.special_ids)
-      if (id >= 0 && id < vocab_size_) special_[static_cast<std::size_t>(id)] = 1;
-    ordinary_ = units.ordinary_ids();
+    special_ = cloze::special_table(units);
+    replacement_.prepare(units);
     if (whole_word_) begins_word_ = units.begins_word;
     prepared_ = true;
   }
@@ -159,11 +141,8 @@ class TokenMask : public cloze::Corruption {
         std::swap(spans[i], spans[i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n_spans - i)))]);
         for (int64_t n = spans[i].begin; n < spans[i].end; ++n) {
           loss_data[offset + n] = true;
-          const double draw = rng.uniform();
-          if (draw < mask_)
-            input_data[offset + n] = mask_id_;
-          else if (draw < mask_ + random_)
-            input_data[offset + n] = ordinary_[rng.below(ordinary_.size())];
+          const auto choice = replacement_.draw(rng);
+          input_data[offset + n] = replacement_.apply(choice, input_data[offset + n], rng);
         }
       }
     }
@@ -180,16 +159,13 @@ class TokenMask : public cloze::Corruption {
 
  private:
   double rate_;
-  double mask_;
-  double random_;
+  cloze::UnitReplacement replacement_;
   bool whole_word_;
 
   // Built once by prepare() from the modality's units.
   bool prepared_ = false;
   int64_t vocab_size_ = 0;
-  int64_t mask_id_ = -1;
   std::vector<uint8_t> special_;      // [vocab] 1 where the id is special
-  std::vector<int64_t> ordinary_;     // ids a random replacement is drawn from
   std::vector<uint8_t> begins_word_;  // [vocab], whole_word only
 };
 
