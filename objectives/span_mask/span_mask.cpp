@@ -35,6 +35,7 @@
 #include "cloze/corruption.h"
 #include "cloze/error.h"
 #include "cloze/id_rows.h"
+#include "cloze/in_place.h"
 #include "cloze/params.h"
 #include "cloze/plugin.h"
 #include "cloze/rng.h"
@@ -127,14 +128,7 @@ class SpanMask : public cloze::Corruption {
       }
     }
 
-    cloze::Corrupted out;
-    out.mode = cloze::ReconstructionMode::in_place;
-    out.input = input;
-    out.input_positions = at::arange(width, at::kLong).expand({rows.rows(), width}).contiguous();  // [B, N]
-    out.input_padding = batch.padding;
-    out.target = batch.units;
-    out.loss_mask = loss_mask;
-    return out;
+    return cloze::in_place_corrupted(batch, input, loss_mask);
   }
 
  private:

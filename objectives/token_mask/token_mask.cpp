@@ -35,6 +35,7 @@
 #include "cloze/params.h"
 #include "cloze/plugin.h"
 #include "cloze/id_rows.h"
+#include "cloze/in_place.h"
 #include "cloze/rng.h"
 #include "cloze/unit_replacement.h"
 
@@ -147,14 +148,7 @@ class TokenMask : public cloze::Corruption {
       }
     }
 
-    cloze::Corrupted out;
-    out.mode = cloze::ReconstructionMode::in_place;
-    out.input = input;
-    out.input_positions = at::arange(length, at::kLong).expand({rows, length}).contiguous();  // [B, N]
-    out.input_padding = batch.padding;
-    out.target = batch.units;
-    out.loss_mask = loss_mask;
-    return out;
+    return cloze::in_place_corrupted(batch, input, loss_mask);
   }
 
  private:
