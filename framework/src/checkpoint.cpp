@@ -33,6 +33,13 @@ std::vector<std::pair<int64_t, std::filesystem::path>> checkpoints_in(const std:
 
 }  // namespace
 
+std::filesystem::path latest_checkpoint(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return {};
+  const auto found = checkpoints_in(dir);
+  return found.empty() ? std::filesystem::path() : found.back().second;
+}
+
 std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const torch::nn::Module& model,
                                       const torch::optim::Optimizer& optimizer, const CheckpointState& state,
                                       int64_t keep) {

@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "cloze/checkpoint.h"
@@ -135,21 +134,6 @@ EvalResult evaluate(DenoisingModel& model, const std::vector<Corrupted>& batches
   }
   model->train();
   return sums.read();
-}
-
-std::filesystem::path latest_checkpoint(const std::filesystem::path& dir) {
-  static const std::regex pattern(R"(checkpoint-(\d+)\.pt)");
-  std::filesystem::path best;
-  int64_t best_step = -1;
-  for (const auto& file : std::filesystem::directory_iterator(dir)) {
-    std::smatch match;
-    const std::string name = file.path().filename().string();
-    if (std::regex_match(name, match, pattern) && std::stoll(match[1]) > best_step) {
-      best_step = std::stoll(match[1]);
-      best = file.path();
-    }
-  }
-  return best;
 }
 
 std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path) {

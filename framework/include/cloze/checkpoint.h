@@ -22,6 +22,9 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const to
                                       const torch::optim::Optimizer& optimizer, const CheckpointState& state,
                                       int64_t keep);
 
+// The newest checkpoint-<step>.pt in `dir`, or an empty path when there is none.
+std::filesystem::path latest_checkpoint(const std::filesystem::path& dir);
+
 // Restores model, optimizer and the CPU generator; returns the saved state.
 CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
                                 torch::optim::Optimizer& optimizer);
