@@ -92,12 +92,12 @@ cloze::Params model_params(const std::string& name, cloze::Value value) {
 }
 
 // Trains `model` on one fixed batch; returns {first loss, last loss}.
-std::pair<double, double> overfit(DenoisingModel& model, const Corrupted& batch, UnitKind kind, int steps) {
+std::pair<double, double> overfit(DenoisingModel& model, const Corrupted& batch, const UnitSpec& units, int steps) {
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.0));
   double first = 0, last = 0;
   for (int step = 0; step < steps; ++step) {
     optimizer.zero_grad();
-    const cloze::MaskedLoss loss = cloze::masked_loss(model->forward(batch), batch, kind);
+    const cloze::MaskedLoss loss = cloze::masked_loss(model->forward(batch), batch, units);
     loss.loss.backward();
     optimizer.step();
     last = loss.loss.item<double>();
@@ -148,7 +148,7 @@ TEST_CASE("the loss counts masked positions only", "[model][loss]") {
   const Corrupted batch = text_batch(4, 16);
   at::NoGradGuard no_grad;
   const at::Tensor logits = model->forward(batch);
-  const cloze::MaskedLoss base = cloze::masked_loss(logits, batch, UnitKind::discrete);
+  const cloze::MaskedLoss base = cloze::masked_loss(logits, batch, text_units());
   CHECK(base.count == batch.loss_mask.sum().item<int64_t>());
   CHECK(logits.size(0) == base.count);
 
@@ -157,12 +157,12 @@ TEST_CASE("the loss counts masked positions only", "[model][loss]") {
                                                (batch.target + 5).remainder(vocab).masked_select(
                                                    batch.loss_mask.logical_not()));
   REQUIRE_FALSE(changed.target.equal(batch.target));
-  CHECK(cloze::masked_loss(logits, changed, UnitKind::discrete).loss.item<double>() == base.loss.item<double>());
+  CHECK(cloze::masked_loss(logits, changed, text_units()).loss.item<double>() == base.loss.item<double>());
 
   Corrupted scored = batch;  // another target where it does count
   scored.target = batch.target.clone();
   scored.target.index_put_({0, 0}, (batch.target.index({0, 0}) + 1).remainder(vocab));
-  CHECK(cloze::masked_loss(logits, scored, UnitKind::discrete).loss.item<double>() != base.loss.item<double>());
+  CHECK(cloze::masked_loss(logits, scored, text_units()).loss.item<double>() != base.loss.item<double>());
 }
 
 TEST_CASE("padded keys get no attention", "[model]") {
@@ -219,7 +219,7 @@ TEST_CASE("the vocabulary head is tied to the token embedding", "[model]") {
   Corrupted batch = text_batch(2, 8);
   batch.input = batch.input.clamp_max(14);
   batch.target = batch.target.clamp_max(14);
-  cloze::masked_loss(model->forward(batch), batch, UnitKind::discrete).loss.backward();
+  cloze::masked_loss(model->forward(batch), batch, text_units()).loss.backward();
   const at::Tensor grad = model->named_parameters()["token_embed.weight"].grad();
   REQUIRE(grad.defined());
   CHECK(grad[15].abs().sum().item<double>() > 0);
@@ -249,13 +249,13 @@ TEST_CASE("a tiny model overfits a fixed masked batch", "[model][slow]") {
   at::manual_seed(7);
   DenoisingModel model(tiny_options(), shape_for(text_units(), cloze::Grid{{16}}));
   const Corrupted batch = text_batch(4, 16, 3);
-  const auto [first, last] = overfit(model, batch, UnitKind::discrete, 200);
+  const auto [first, last] = overfit(model, batch, text_units(), 200);
   INFO("loss " << first << " -> " << last);
   CHECK(first > 0.9 * std::log(static_cast<double>(vocab)));  // starts near chance
   CHECK(last < 0.1 * first);
   model->eval();
   at::NoGradGuard no_grad;
-  const cloze::MaskedLoss trained = cloze::masked_loss(model->forward(batch), batch, UnitKind::discrete);
+  const cloze::MaskedLoss trained = cloze::masked_loss(model->forward(batch), batch, text_units());
   CHECK(trained.correct.item<int64_t>() == trained.count);
 }
 
@@ -263,7 +263,7 @@ TEST_CASE("continuous units train with mean squared error", "[model][slow]") {
   at::manual_seed(8);
   DenoisingModel model(tiny_options(), shape_for(patch_units(6), cloze::Grid{{2, 6}}));
   const Corrupted batch = patch_batch(4, 12, 6);
-  const auto [first, last] = overfit(model, batch, UnitKind::continuous, 200);
+  const auto [first, last] = overfit(model, batch, patch_units(6), 200);
   INFO("loss " << first << " -> " << last);
   CHECK(last < 0.1 * first);
 }
@@ -278,7 +278,7 @@ TEST_CASE("masked_loss values", "[loss]") {
                                           3.0f, 0.0f, 0.0f,    // wrong (says 0, target 1)
                                           2.0f, 1.0f, 0.0f})   // right
                                   .view({3, 3});
-    const cloze::MaskedLoss m = cloze::masked_loss(logits, c, UnitKind::discrete);
+    const cloze::MaskedLoss m = cloze::masked_loss(logits, c, text_units());
     CHECK(m.count == 3);
     CHECK(m.correct.item<int64_t>() == 2);
     const at::Tensor expected = -at::log_softmax(logits, 1)
@@ -289,7 +289,7 @@ TEST_CASE("masked_loss values", "[loss]") {
   SECTION("bf16 predictions are scored in float32") {
     c.target = at::zeros({2, 3}, at::kLong);
     const at::Tensor logits = at::randn({3, 4}).to(at::kBFloat16);
-    const cloze::MaskedLoss m = cloze::masked_loss(logits, c, UnitKind::discrete);
+    const cloze::MaskedLoss m = cloze::masked_loss(logits, c, text_units());
     CHECK(m.loss.scalar_type() == at::kFloat);
     CHECK(m.loss.item<double>() == Approx(at::cross_entropy_loss(logits.to(at::kFloat), at::zeros({3}, at::kLong))
                                               .item<double>()));
@@ -297,7 +297,7 @@ TEST_CASE("masked_loss values", "[loss]") {
   SECTION("mean squared error over every value") {
     c.target = at::arange(12, at::kFloat).view({2, 3, 2});
     const at::Tensor values = at::zeros({3, 2});
-    const cloze::MaskedLoss m = cloze::masked_loss(values, c, UnitKind::continuous);
+    const cloze::MaskedLoss m = cloze::masked_loss(values, c, patch_units(2));
     CHECK(m.count == 3);
     // scored rows hold 2,3 / 4,5 / 8,9
     CHECK(m.loss.item<double>() == Approx((4 + 9 + 16 + 25 + 64 + 81) / 6.0));
@@ -307,7 +307,7 @@ TEST_CASE("masked_loss values", "[loss]") {
     c.loss_mask = at::zeros({2, 3}, at::kBool);
     c.target = at::zeros({2, 3}, at::kLong);
     const at::Tensor logits = at::randn({0, 5}).requires_grad_();
-    const cloze::MaskedLoss m = cloze::masked_loss(logits, c, UnitKind::discrete);
+    const cloze::MaskedLoss m = cloze::masked_loss(logits, c, text_units());
     CHECK(m.count == 0);
     CHECK(m.loss.item<double>() == 0.0);
     CHECK(m.correct.item<int64_t>() == 0);
@@ -316,7 +316,7 @@ TEST_CASE("masked_loss values", "[loss]") {
   }
   SECTION("a prediction count that disagrees with loss_mask") {
     c.target = at::zeros({2, 3}, at::kLong);
-    CHECK_THROWS_WITH(cloze::masked_loss(at::zeros({2, 4}), c, UnitKind::discrete),
+    CHECK_THROWS_WITH(cloze::masked_loss(at::zeros({2, 4}), c, text_units()),
                       Catch::Contains("loss_mask marks 3"));
   }
 }
@@ -334,13 +334,20 @@ TEST_CASE("model options are validated naming the key", "[model]") {
   CHECK_THROWS_WITH(ModelOptions::from(model_params("decoder_layers", int64_t{-1})),
                     Catch::Contains("model.decoder_layers"));
   CHECK(ModelOptions::from(model_params("decoder_layers", int64_t{3})).decoder_depth() == 3);
+  CHECK_THROWS_WITH(ModelOptions::from(model_params("positions", std::string("rope"))),
+                    Catch::Contains("must be auto, learned or sincos"));
+  CHECK_THROWS_WITH(ModelOptions::from(model_params("decoder_dim", int64_t{30})),
+                    Catch::Contains("must divide the decoder's width 30"));
   CHECK_FALSE(ModelOptions::from(model_params("tie_embeddings", false)).tie_embeddings);
 }
 
 TEST_CASE("the model refuses what it cannot build", "[model]") {
   const cloze::Grid grid{{8}};
-  CHECK_THROWS_WITH(DenoisingModel(tiny_options(), shape_for(text_units(), grid, ReconstructionMode::fill)),
-                    Catch::Contains("reconstruction mode 'fill' is not supported yet"));
+  CHECK_THROWS_WITH(DenoisingModel(tiny_options(), ModelShape{text_units(), grid, ReconstructionMode::fill, 8, 0}),
+                    Catch::Contains("fill reconstruction needs max_target_length > 0"));
+  ModelOptions odd_width{30, 1, 3, 4.0, 0.0};  // 30 does not split into sin and cos bands for 2 axes
+  CHECK_THROWS_WITH(DenoisingModel(odd_width, shape_for(patch_units(6), cloze::Grid{{2, 4}})),
+                    Catch::Contains("multiple of 4"));
   // text_units() has no bos id for the decoder to start from
   CHECK_THROWS_WITH(DenoisingModel(tiny_options(), shape_for(text_units(), grid, ReconstructionMode::sequence)),
                     Catch::Contains("bos_id is -1"));
@@ -562,7 +569,7 @@ TEST_CASE("a tiny encoder-decoder learns to reverse and generates it", "[model][
   at::manual_seed(14);
   DenoisingModel model(tiny_options(), seq_shape(6));
   const Corrupted batch = reverse_batch(6, 6);
-  const auto [first, last] = overfit(model, batch, UnitKind::discrete, 300);
+  const auto [first, last] = overfit(model, batch, text_units(), 300);
   INFO("loss " << first << " -> " << last);
   CHECK(first > 0.9 * std::log(static_cast<double>(vocab)));
   CHECK(last < 0.1 * first);

@@ -2,6 +2,8 @@
 
 #include <ATen/Functions.h>
 
+#include "cloze/error.h"
+
 namespace cloze {
 
 Corrupted in_place_corrupted(const Batch& batch, at::Tensor input, at::Tensor loss_mask) {
@@ -13,6 +15,16 @@ Corrupted in_place_corrupted(const Batch& batch, at::Tensor input, at::Tensor lo
   out.input_padding = batch.padding;
   out.target = batch.units;
   out.loss_mask = std::move(loss_mask);
+  return out;
+}
+
+Corrupted masked_in_place(const Batch& batch, const at::Tensor& masked) {
+  if (batch.units.dim() != 3 || masked.sizes() != batch.units.sizes().slice(0, 2) ||
+      masked.scalar_type() != at::kBool)
+    throw Error("masked_in_place: needs [B, N, D] continuous units and a [B, N] bool mask of the same B and N");
+  // Zeroed, so nothing of a hidden unit reaches the model even if it ignored input_masked.
+  Corrupted out = in_place_corrupted(batch, batch.units.masked_fill(masked.unsqueeze(-1), 0.0), masked);
+  out.input_masked = masked;
   return out;
 }
 

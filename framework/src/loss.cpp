@@ -5,13 +5,14 @@
 #include <ATen/Functions.h>
 
 #include "cloze/error.h"
+#include "cloze/patches.h"
 
 namespace cloze {
 
-MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted, UnitKind kind) {
+MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted, const UnitSpec& units) {
   const at::Tensor& target = corrupted.target;
   const at::Tensor& loss_mask = corrupted.loss_mask;
-  const bool discrete = kind == UnitKind::discrete;
+  const bool discrete = units.kind == UnitKind::discrete;
   if (!loss_mask.defined() || !target.defined() || target.dim() != (discrete ? 2 : 3) ||
       target.sizes().slice(0, 2) != loss_mask.sizes())
     throw Error(std::string("masked_loss: target must be ") + (discrete ? "[B, N] ids" : "[B, N, D] values") +
@@ -36,7 +37,8 @@ MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted
     result.loss = at::cross_entropy_loss(scores, ids);
     result.correct = scores.detach().argmax(1).eq(ids).sum();
   } else {
-    const at::Tensor values = target.reshape({-1, target.size(2)}).index_select(0, rows).to(at::kFloat);  // [M, D]
+    at::Tensor values = target.reshape({-1, target.size(2)}).index_select(0, rows).to(at::kFloat);  // [M, D]
+    if (units.normalize_targets) values = normalize_units(values);
     if (values.size(1) != scores.size(1))
       throw Error("masked_loss: predictions have " + std::to_string(scores.size(1)) + " values per unit, target " +
                   std::to_string(values.size(1)));

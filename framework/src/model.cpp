@@ -1,7 +1,8 @@
-// The denoising model: stem (token embedding or linear patch projection, plus a
-// learned position embedding), the shared Transformer encoder, in sequence mode
-// a Transformer decoder with its own positions and the encoder's token
-// embedding, and the head, which runs only where the loss counts.
+// The denoising model: stem (token embedding or linear patch projection, plus
+// learned or sin-cos positions), the shared Transformer encoder, in sequence
+// mode a Transformer decoder with its own positions and the encoder's token
+// embedding, in fill mode MAE's light decoder over the whole grid, and the
+// head, which runs only where the loss counts.
 #include "cloze/model.h"
 
 #include <ATen/Functions.h>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "cloze/error.h"
+#include "cloze/positions.h"
 #include "cloze/transformer.h"
 
 namespace cloze {
@@ -25,6 +27,26 @@ std::string shape_of(const at::Tensor& t) {
 
 bool in_vocab(int64_t id, const UnitSpec& units) { return id >= 0 && id < units.vocab_size; }
 
+// A position table of `rows` x `width`: learned, or fixed sin-cos over `grid`
+// (MAE). A fixed table stays an Embedding, frozen, so checkpoints and exported
+// weights name it the same either way.
+torch::nn::Embedding position_table(int64_t rows, int64_t width, const Grid& grid, bool fixed) {
+  torch::nn::Embedding table(rows, width);
+  if (fixed) {
+    // A 1-d grid can be shorter than the table (sequence inputs); a 2-d one must match it.
+    const Grid positions = grid.rank() == 1 ? Grid{{rows}} : grid;
+    if (positions.numel() != rows)
+      throw Error("model: sin-cos positions cover grid " + grid.to_string() + ", but the table needs " +
+                  std::to_string(rows) + " rows");
+    at::NoGradGuard no_grad;
+    table->weight.copy_(sincos_positions(positions, width));
+    table->weight.set_requires_grad(false);
+  }
+  return table;
+}
+
+at::Tensor small_normal(int64_t width) { return at::empty({width}).normal_(0.0, 0.02); }
+
 }  // namespace
 
 Schema model_schema() {
@@ -35,9 +57,13 @@ Schema model_schema() {
       {"mlp_ratio", ParamType::real, 4.0, "hidden width of each block's MLP, as a multiple of dim"},
       {"dropout", ParamType::real, 0.1, "dropout on the embeddings, the attention weights and each residual branch"},
       {"decoder_layers", ParamType::integer, int64_t{0},
-       "decoder blocks in sequence mode (T5, BART); 0 = as many as layers"},
+       "decoder blocks in sequence mode (T5, BART) and fill mode (MAE); 0 = as many as layers"},
       {"tie_embeddings", ParamType::boolean, true,
        "discrete units: the vocabulary head reuses the token embedding; false = a separate output layer"},
+      {"decoder_dim", ParamType::integer, int64_t{0}, "width of the fill-mode decoder (MAE's 512); 0 = dim"},
+      {"decoder_heads", ParamType::integer, int64_t{0}, "attention heads of the fill-mode decoder; 0 = heads"},
+      {"positions", ParamType::string, std::string("auto"),
+       "learned, sincos (fixed, a band per grid axis, as MAE) or auto: sincos on image and audio grids"},
   };
 }
 
@@ -45,7 +71,8 @@ ModelOptions ModelOptions::from(const Params& params) {
   ModelOptions options{params.integer("dim"),         params.integer("layers"),
                        params.integer("heads"),       params.real("mlp_ratio"),
                        params.real("dropout"),        params.integer("decoder_layers"),
-                       params.boolean("tie_embeddings")};
+                       params.boolean("tie_embeddings"), params.integer("decoder_dim"),
+                       params.integer("decoder_heads"), params.string("positions")};
   params.require(options.dim > 0, "dim", "must be positive");
   params.require(options.layers > 0, "layers", "must be positive");
   params.require(options.heads > 0, "heads", "must be positive");
@@ -55,6 +82,12 @@ ModelOptions ModelOptions::from(const Params& params) {
                  "must be positive, and dim * mlp_ratio at least 1");
   params.require(options.dropout >= 0 && options.dropout < 1, "dropout", "must be in [0, 1)");
   params.require(options.decoder_layers >= 0, "decoder_layers", "must be positive, or 0 for as many as layers");
+  params.require(options.decoder_dim >= 0, "decoder_dim", "must be positive, or 0 for as wide as dim");
+  params.require(options.decoder_heads >= 0, "decoder_heads", "must be positive, or 0 for as many as heads");
+  params.require(options.fill_width() % options.fill_heads() == 0, "decoder_heads",
+                 "must divide the decoder's width " + std::to_string(options.fill_width()));
+  params.require(options.positions == "auto" || options.positions == "learned" || options.positions == "sincos",
+                 "positions", "must be auto, learned or sincos");
   return options;
 }
 
@@ -62,14 +95,12 @@ DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelS
     : options_(options), units_(shape.units), mode_(shape.mode) {
   const UnitSpec& units = shape.units;
   const bool sequence = shape.mode == ReconstructionMode::sequence;
-  if (shape.mode == ReconstructionMode::fill)
-    throw Error("model: reconstruction mode 'fill' is not supported yet; only 'in_place' (the encoder predicts every "
-                "position) and 'sequence' (an encoder-decoder) are");
+  const bool fill = shape.mode == ReconstructionMode::fill;
   if (shape.grid.numel() <= 0) throw Error("model: grid " + shape.grid.to_string() + " holds no units");
   if (shape.max_input_length <= 0)
     throw Error("model: max_input_length is " + std::to_string(shape.max_input_length) + ", must be positive");
-  if (sequence && shape.max_target_length <= 0)
-    throw Error("model: sequence reconstruction needs max_target_length > 0, but it is " +
+  if ((sequence || fill) && shape.max_target_length <= 0)
+    throw Error("model: " + to_string(shape.mode) + " reconstruction needs max_target_length > 0, but it is " +
                 std::to_string(shape.max_target_length));
   const int64_t dim = options.dim;
   const bool discrete = units.kind == UnitKind::discrete;
@@ -89,7 +120,10 @@ DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelS
     token_embed_ = register_module("token_embed", torch::nn::Embedding(units.vocab_size, dim));
   else
     unit_proj_ = register_module("unit_proj", torch::nn::Linear(units.unit_dim, dim));
-  pos_embed_ = register_module("pos_embed", torch::nn::Embedding(shape.max_input_length, dim));
+  if (!discrete && shape.mode == ReconstructionMode::in_place)
+    mask_embed_ = register_parameter("mask_embed", small_normal(dim));
+  const bool fixed_positions = options.fixed_positions(shape.grid);
+  pos_embed_ = register_module("pos_embed", position_table(shape.max_input_length, dim, shape.grid, fixed_positions));
   embed_dropout_ = register_module("embed_dropout", torch::nn::Dropout(options.dropout));
 
   blocks_ = register_module("blocks", torch::nn::ModuleList());
@@ -104,26 +138,40 @@ DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelS
       decoder_blocks_->push_back(DecoderBlock(dim, options.heads, options.mlp_ratio, options.dropout));
     decoder_norm_ = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
   }
+  const int64_t head_width = fill ? options.fill_width() : dim;
+  if (fill) {
+    decoder_embed_ = register_module("decoder_embed", torch::nn::Linear(dim, head_width));
+    decoder_mask_embed_ = register_parameter("decoder_mask_embed", small_normal(head_width));
+    decoder_pos_embed_ = register_module(
+        "decoder_pos_embed", position_table(shape.max_target_length, head_width, shape.grid, fixed_positions));
+    decoder_blocks_ = register_module("decoder_blocks", torch::nn::ModuleList());
+    for (int64_t i = 0; i < options.decoder_depth(); ++i)
+      decoder_blocks_->push_back(
+          TransformerBlock(head_width, options.fill_heads(), options.mlp_ratio, options.dropout));
+    decoder_norm_ =
+        register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({head_width})));
+  }
 
   if (discrete) {
-    head_dense_ = register_module("head_dense", torch::nn::Linear(dim, dim));
+    head_dense_ = register_module("head_dense", torch::nn::Linear(head_width, dim));
     head_norm_ = register_module("head_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
     if (options.tie_embeddings)
       head_bias_ = register_parameter("head_bias", at::zeros({units.vocab_size}));
     else
       head_out_ = register_module("head_out", torch::nn::Linear(dim, units.vocab_size));
   } else {
-    head_out_ = register_module("head_out", torch::nn::Linear(dim, units.unit_dim));
+    head_out_ = register_module("head_out", torch::nn::Linear(head_width, units.unit_dim));
   }
 
-  // BERT's initialisation; LayerNorms keep their ones and zeros.
+  // BERT's initialisation; LayerNorms keep their ones and zeros, fixed
+  // positions their sin-cos table.
   at::NoGradGuard no_grad;
   for (const auto& module : modules(/*include_self=*/false)) {
     if (auto* linear = module->as<torch::nn::Linear>()) {
       linear->weight.normal_(0.0, 0.02);
       linear->bias.zero_();
     } else if (auto* embedding = module->as<torch::nn::Embedding>()) {
-      embedding->weight.normal_(0.0, 0.02);
+      if (embedding->weight.requires_grad()) embedding->weight.normal_(0.0, 0.02);
     }
   }
 }
@@ -144,6 +192,14 @@ at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
     throw Error("model: input_padding is " + shape_of(corrupted.input_padding) + ", input is " + shape_of(input));
 
   at::Tensor x = discrete ? token_embed_->forward(input) : unit_proj_->forward(input);  // [B, N, dim]
+  if (corrupted.input_masked.defined()) {
+    if (!mask_embed_.defined())
+      throw Error("model: input_masked asks for a mask embedding, which only a model built for continuous units in "
+                  "place has (this one is " + to_string(mode_) + " on " + to_string(units_.kind) + " units)");
+    if (corrupted.input_masked.sizes() != batch_shape)
+      throw Error("model: input_masked is " + shape_of(corrupted.input_masked) + ", input is " + shape_of(input));
+    x = at::where(corrupted.input_masked.unsqueeze(-1), mask_embed_.to(x.scalar_type()), x);
+  }
   x = embed_dropout_->forward(x + pos_embed_->forward(corrupted.input_positions));
   // One mask for every block; no padding given means every key is real.
   const at::Tensor mask = corrupted.input_padding.defined() ? key_padding_mask(corrupted.input_padding) : at::Tensor();
@@ -151,15 +207,15 @@ at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
   return norm_->forward(x);
 }
 
-void DenoisingModelImpl::require_sequence(const std::string& what) const {
-  if (mode_ != ReconstructionMode::sequence)
-    throw Error("model: " + what + " needs a model built for sequence reconstruction, this one is '" +
+void DenoisingModelImpl::require_mode(ReconstructionMode mode, const std::string& what) const {
+  if (mode_ != mode)
+    throw Error("model: " + what + " needs a model built for " + to_string(mode) + " reconstruction, this one is '" +
                 to_string(mode_) + "'");
 }
 
 at::Tensor DenoisingModelImpl::decode(const at::Tensor& decoder_input, const at::Tensor& memory,
                                       const at::Tensor& input_padding) {
-  require_sequence("decode()");
+  require_mode(ReconstructionMode::sequence, "decode()");
   if (!decoder_input.defined() || decoder_input.dim() != 2 || decoder_input.size(0) != memory.size(0))
     throw Error("model: decoder_input is " + shape_of(decoder_input) + ", expected [B, N_t] ids with B = " +
                 std::to_string(memory.size(0)));
@@ -176,21 +232,61 @@ at::Tensor DenoisingModelImpl::decode(const at::Tensor& decoder_input, const at:
   return decoder_norm_->forward(x);
 }
 
+at::Tensor DenoisingModelImpl::fill(const at::Tensor& memory, const Corrupted& corrupted) {
+  require_mode(ReconstructionMode::fill, "fill()");
+  const at::Tensor& positions = corrupted.input_positions;  // [B, K]
+  if (!corrupted.target.defined() || corrupted.target.dim() < 2 || corrupted.target.size(0) != memory.size(0))
+    throw Error("model: fill mode needs the target over the whole grid, [B, N], but it is " +
+                shape_of(corrupted.target));
+  const int64_t batch = memory.size(0), kept = memory.size(1), grid = corrupted.target.size(1);
+  if (grid != decoder_pos_embed_->weight.size(0))
+    throw Error("model: the target covers " + std::to_string(grid) + " grid positions, the fill decoder was built for " +
+                std::to_string(decoder_pos_embed_->weight.size(0)));
+  if (corrupted.target_padding.defined() && corrupted.target_padding.sizes() != corrupted.target.sizes().slice(0, 2))
+    throw Error("model: target_padding is " + shape_of(corrupted.target_padding) + ", target is " +
+                shape_of(corrupted.target));
+
+  // Which input slot each grid position reads: its kept unit's slot, or slot K,
+  // the mask embedding. Filler input slots are routed to a spare column N, so
+  // they never overwrite a dropped position's mask embedding.
+  const auto ids = positions.options();
+  const at::Tensor destination = corrupted.input_padding.defined()
+                                     ? positions.masked_fill(corrupted.input_padding, grid)
+                                     : positions;  // [B, K]
+  const at::Tensor slot = at::full({batch, grid + 1}, kept, ids)
+                              .scatter_(1, destination, at::arange(kept, ids).expand({batch, kept}))
+                              .narrow(1, 0, grid);  // [B, N]
+  const at::Tensor embedded = decoder_embed_->forward(memory);  // [B, K, decoder_dim]
+  const int64_t width = embedded.size(2);
+  const at::Tensor mask = decoder_mask_embed_.to(embedded.scalar_type()).expand({batch, 1, width});
+  at::Tensor x = at::cat({embedded, mask}, 1).gather(1, slot.unsqueeze(-1).expand({batch, grid, width}));
+  x = embed_dropout_->forward(x + decoder_pos_embed_->weight.to(x.scalar_type()));  // [B, N, decoder_dim]
+  const at::Tensor padding_mask =
+      corrupted.target_padding.defined() ? key_padding_mask(corrupted.target_padding) : at::Tensor();
+  for (const auto& block : *decoder_blocks_) x = block->as<TransformerBlock>()->forward(x, padding_mask);
+  return decoder_norm_->forward(x);
+}
+
 at::Tensor DenoisingModelImpl::forward(const Corrupted& corrupted) {
-  const bool sequence = mode_ == ReconstructionMode::sequence;
   at::Tensor hidden = encode(corrupted);  // [B, N_in, dim]
-  if (sequence) hidden = decode(corrupted.decoder_input, hidden, corrupted.input_padding);  // [B, N_t, dim]
+  std::string expected = ", in-place reconstruction needs [B, N_in] = " + shape_of(corrupted.input_positions);
+  if (mode_ == ReconstructionMode::sequence) {
+    hidden = decode(corrupted.decoder_input, hidden, corrupted.input_padding);  // [B, N_t, dim]
+    expected = ", sequence reconstruction needs [B, N_t] = " + shape_of(corrupted.decoder_input);
+  } else if (mode_ == ReconstructionMode::fill) {
+    hidden = fill(hidden, corrupted);  // [B, N, decoder_dim]
+    expected = ", fill reconstruction needs [B, N] over the grid = [" + std::to_string(hidden.size(0)) + ", " +
+               std::to_string(hidden.size(1)) + "]";
+  }
   if (!corrupted.loss_mask.defined() || corrupted.loss_mask.sizes() != hidden.sizes().slice(0, 2))
-    throw Error("model: loss_mask is " + shape_of(corrupted.loss_mask) +
-                (sequence ? ", sequence reconstruction needs [B, N_t] = " + shape_of(corrupted.decoder_input)
-                          : ", in-place reconstruction needs [B, N_in] = " + shape_of(corrupted.input_positions)));
+    throw Error("model: loss_mask is " + shape_of(corrupted.loss_mask) + expected);
   // Row-major positions of the scored units, so predictions line up with target[loss_mask].
   const at::Tensor rows = corrupted.loss_mask.reshape({-1}).nonzero().squeeze(1);  // [M]
-  return head(hidden.reshape({-1, options_.dim}).index_select(0, rows));
+  return head(hidden.reshape({-1, hidden.size(2)}).index_select(0, rows));
 }
 
 at::Tensor DenoisingModelImpl::generate(const Corrupted& corrupted, int64_t max_length) {
-  require_sequence("generate()");
+  require_mode(ReconstructionMode::sequence, "generate()");
   const int64_t table = decoder_pos_embed_->weight.size(0);
   if (max_length <= 0 || max_length > table)
     throw Error("model: generate() max_length is " + std::to_string(max_length) + ", must be in [1, " +

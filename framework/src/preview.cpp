@@ -5,29 +5,41 @@
 
 #include <sstream>
 
+#include "cloze/patches.h"
+
 namespace cloze {
 namespace {
 
 // The same batch with the model's output as the target, so the modality's
-// marked view shows what the model reconstructs instead of the truth. In place,
-// the most likely unit at every scored position; in sequence mode, the greedy
-// decoding, scored up to its padding.
-Corrupted with_model_output(const Corrupted& corrupted, DenoisingModel& model, int64_t pad_id) {
+// marked view shows what the model reconstructs instead of the truth. In place
+// and in fill mode, the most likely id or the predicted values at every scored
+// unit (brought back from MAE's per-unit normalisation to the unit's own scale);
+// in sequence mode, the greedy decoding, scored up to its padding.
+Corrupted with_model_output(const Corrupted& corrupted, DenoisingModel& model, const UnitSpec& units) {
   Corrupted guessed = corrupted;
   if (corrupted.mode == ReconstructionMode::sequence) {
     guessed.target = model->generate(corrupted, corrupted.target.size(1));  // [B, L]
-    guessed.loss_mask = guessed.target.ne(pad_id);
+    guessed.loss_mask = guessed.target.ne(units.pad_id);
     return guessed;
   }
-  const at::Tensor predictions = model->forward(corrupted);  // [M, V]
+  const at::Tensor predictions = model->forward(corrupted);  // [M, V] or [M, D]
   guessed.target = corrupted.target.clone();
-  guessed.target.masked_scatter_(corrupted.loss_mask, predictions.argmax(1));
+  if (units.kind == UnitKind::discrete) {
+    guessed.target.masked_scatter_(corrupted.loss_mask, predictions.argmax(1));
+    return guessed;
+  }
+  const at::Tensor scored = corrupted.loss_mask.unsqueeze(-1).expand_as(corrupted.target);  // [B, N, D]
+  at::Tensor values = predictions.to(corrupted.target.scalar_type());
+  if (units.normalize_targets)
+    values = denormalize_units(values, corrupted.target.masked_select(scored).view_as(values));
+  guessed.target.masked_scatter_(scored, values);
   return guessed;
 }
 
 }  // namespace
 
-std::string preview_samples(const Pipeline& pipeline, int64_t samples, DenoisingModel* model) {
+std::string preview_samples(const Pipeline& pipeline, int64_t samples, DenoisingModel* model,
+                            const std::filesystem::path& picture_dir) {
   auto loader = pipeline.loader(Split::train, samples);
   const LoadedBatch item = loader->next();
   const Modality& modality = pipeline.modality();
@@ -36,15 +48,23 @@ std::string preview_samples(const Pipeline& pipeline, int64_t samples, Denoising
   Corrupted guessed;
   if (model) {
     (*model)->eval();
-    guessed = with_model_output(item.corrupted, *model, pipeline.units().pad_id);
+    guessed = with_model_output(item.corrupted, *model, pipeline.units());
   }
+  // Made here, and removed again if the modality drew nothing (text).
+  const bool made_picture_dir = !picture_dir.empty() && std::filesystem::create_directories(picture_dir);
   std::ostringstream out;
   for (int64_t row = 0; row < item.batch.size(); ++row) {
-    out << "sample " << item.batch.sample_ids[static_cast<std::size_t>(row)] << "\n  truth: "
-        << modality.preview(item.batch, item.corrupted, row) << '\n';
+    const int64_t sample = item.batch.sample_ids[static_cast<std::size_t>(row)];
+    out << "sample " << sample << "\n  truth: " << modality.preview(item.batch, item.corrupted, row) << '\n';
     if (model) out << "  model: " << modality.preview(item.batch, guessed, row) << '\n';
+    if (!picture_dir.empty()) {
+      const auto picture = picture_dir / ("sample-" + std::to_string(sample) + ".png");
+      if (modality.write_picture(item.batch, item.corrupted, model ? &guessed : nullptr, row, picture))
+        out << "  picture: " << picture.string() << '\n';
+    }
     out << '\n';
   }
+  if (made_picture_dir && std::filesystem::is_empty(picture_dir)) std::filesystem::remove(picture_dir);
   return out.str();
 }
 

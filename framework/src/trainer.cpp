@@ -86,11 +86,13 @@ struct TrainOptions {
   }
 };
 
-// AdamW with two groups: weight decay on matrices, none on norms and biases
-// (every parameter of rank < 2), as BERT and MAE train.
+// AdamW with two groups: weight decay on matrices, none on norms, biases and
+// mask embeddings (every parameter of rank < 2), as BERT and MAE train. Fixed
+// parameters (sin-cos positions) are not optimised at all.
 std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& o) {
   std::vector<at::Tensor> decayed, not_decayed;
-  for (auto& parameter : model->parameters()) (parameter.dim() >= 2 ? decayed : not_decayed).push_back(parameter);
+  for (auto& parameter : model->parameters())
+    if (parameter.requires_grad()) (parameter.dim() >= 2 ? decayed : not_decayed).push_back(parameter);
   auto group_options = [&](double decay) {
     auto options = std::make_unique<torch::optim::AdamWOptions>(o.lr);
     options->betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(decay);
@@ -124,13 +126,13 @@ struct LossSums {
   }
 };
 
-EvalResult evaluate(DenoisingModel& model, const std::vector<Corrupted>& batches, UnitKind kind, bool bf16) {
+EvalResult evaluate(DenoisingModel& model, const std::vector<Corrupted>& batches, const UnitSpec& units, bool bf16) {
   torch::NoGradGuard no_grad;
   model->eval();
   LossSums sums;
   for (const auto& batch : batches) {
     AutocastGuard autocast(batch.input.device(), bf16);
-    sums.add(masked_loss(model->forward(batch), batch, kind));
+    sums.add(masked_loss(model->forward(batch), batch, units));
   }
   model->train();
   return sums.read();
@@ -186,7 +188,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
   torch::manual_seed(seed);
 
   Pipeline pipeline(experiment, registry);
-  const UnitKind kind = pipeline.units().kind;
+  const UnitSpec& units = pipeline.units();
   DenoisingModel model = build_model(experiment, pipeline);
   model->to(device);
   auto optimizer = make_optimizer(model, options);
@@ -220,7 +222,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
   }
 
   auto run_eval = [&](int64_t step) {
-    const EvalResult r = evaluate(model, eval_batches, kind, bf16);
+    const EvalResult r = evaluate(model, eval_batches, units, bf16);
     metrics.write({{"step", step}, {"split", "eval"}, {"loss", r.loss}, {"masked_accuracy", r.accuracy}});
     progress.message("eval step " + std::to_string(step) + ": masked loss " + std::to_string(r.loss) +
                      ", masked accuracy " + std::to_string(r.accuracy));
@@ -247,7 +249,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
       MaskedLoss loss;
       {
         AutocastGuard autocast(device, bf16);
-        loss = masked_loss(model->forward(batch), batch, kind);
+        loss = masked_loss(model->forward(batch), batch, units);
       }
       (loss.loss / static_cast<double>(options.accumulate)).backward();
       interval.add(loss);

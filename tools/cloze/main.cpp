@@ -4,7 +4,7 @@
 //   cloze config CONFIG [section.key=value ...]    resolved config as TOML
 //   cloze plugins [--describe NAME]
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
-//   cloze preview CONFIG [--samples N] [--weights FILE] [overrides]
+//   cloze preview CONFIG [--samples N] [--weights FILE] [--pictures DIR] [overrides]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -75,21 +75,23 @@ int corrupt(const ConfigArgs& args, int64_t batches, const std::string& out, clo
 }
 
 // Shows corrupted samples; with trained weights (the run folder's, or --weights)
-// also what the model reconstructs.
-int preview(const ConfigArgs& args, int64_t samples, std::string weights, cloze::Registry& registry) {
+// also what the model reconstructs. Image and audio samples are also drawn as
+// PNGs (into the run folder's preview/, or --pictures).
+int preview(const ConfigArgs& args, int64_t samples, std::string weights, std::string pictures,
+            cloze::Registry& registry) {
   const auto experiment = args.load(registry);
   const cloze::Pipeline pipeline(experiment, registry);
-  if (weights.empty()) {
-    const auto run_weights = std::filesystem::path(experiment.section("run").string("dir")) / "model.safetensors";
-    if (std::filesystem::exists(run_weights)) weights = run_weights.string();
-  }
+  const std::filesystem::path run_dir = experiment.section("run").string("dir");
+  if (weights.empty() && std::filesystem::exists(run_dir / "model.safetensors"))
+    weights = (run_dir / "model.safetensors").string();
+  if (pictures.empty()) pictures = (run_dir / "preview").string();
   std::optional<cloze::DenoisingModel> model;
   if (!weights.empty()) {
     model = cloze::build_model(experiment, pipeline);
     cloze::import_weights(**model, weights);
     fmt::print("model: {}\n\n", weights);
   }
-  fmt::print("{}", cloze::preview_samples(pipeline, samples, model ? &*model : nullptr));
+  fmt::print("{}", cloze::preview_samples(pipeline, samples, model ? &*model : nullptr, pictures));
   return 0;
 }
 
@@ -117,13 +119,15 @@ int main(int argc, char** argv) {
   corrupt_command->add_option("--out", out, "output .safetensors file")->required();
 
   int64_t samples = 4;
-  std::string weights;
+  std::string weights, pictures;
   auto* preview_command =
       app.add_subcommand("preview", "print corrupted samples with the corruption marked, and the model's output");
   preview_args.add_to(*preview_command);
   preview_command->add_option("--samples", samples, "samples to show")->check(CLI::PositiveNumber);
   preview_command->add_option("--weights", weights,
                               "model.safetensors to reconstruct with (default: the run folder's, if trained)");
+  preview_command->add_option("--pictures", pictures,
+                              "folder for the PNGs of image and audio samples (default: the run folder's preview/)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -134,7 +138,7 @@ int main(int argc, char** argv) {
     if (*config_command) return print_config(config_args, registry);
     if (*plugins_command) return plugins(describe, registry);
     if (*corrupt_command) return corrupt(corrupt_args, batches, out, registry);
-    if (*preview_command) return preview(preview_args, samples, weights, registry);
+    if (*preview_command) return preview(preview_args, samples, weights, pictures, registry);
   } catch (const std::exception& e) {
     std::cerr << "cloze: " << e.what() << '\n';
     return 1;

@@ -14,7 +14,9 @@ namespace cloze {
 // How the model reconstructs what a corruption hid (see DESIGN.md).
 enum class ReconstructionMode {
   in_place,  // encoder sees the full-length corrupted sequence; head predicts every position
-  fill,      // encoder sees kept units only; a light decoder fills the dropped positions
+  fill,      // encoder sees kept units only; a light decoder fills the dropped positions:
+             // input holds the kept units with their grid positions, target every unit of
+             // the grid [B, N], loss_mask the dropped ones
   sequence,  // encoder-decoder; the decoder is teacher-forced on the target sequence
 };
 
@@ -31,6 +33,13 @@ struct Corrupted {
   at::Tensor loss_mask;        // [B, N_t] bool, true = corrupted, counts in the loss
 
   at::Tensor decoder_input;    // [B, N_t] teacher-forcing input, sequence mode only
+
+  // Continuous units in place (SimMIM): [B, N_in] bool, true = the model
+  // replaces this unit with its learned mask embedding. Undefined = none.
+  at::Tensor input_masked;
+  // Fill mode: [B, N_t] bool over the whole grid, true = filler (after a
+  // sample's end) that the fill decoder never attends to. Undefined = none.
+  at::Tensor target_padding;
 };
 
 }  // namespace cloze

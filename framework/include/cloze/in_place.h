@@ -1,6 +1,6 @@
-// The output of an in-place corruption (BERT, SpanBERT): the encoder sees the
-// full-length corrupted ids at their own positions and is scored where
-// loss_mask is true; the target is the batch's original units.
+// The output of an in-place corruption (BERT, SpanBERT, SimMIM): the encoder
+// sees the full-length corrupted units at their own positions and is scored
+// where loss_mask is true; the target is the batch's original units.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -10,7 +10,12 @@
 
 namespace cloze {
 
-// `input`: [B, N] corrupted ids; `loss_mask`: [B, N] bool, true = corrupted.
+// Discrete units. `input`: [B, N] corrupted ids; `loss_mask`: [B, N] bool, true = corrupted.
 Corrupted in_place_corrupted(const Batch& batch, at::Tensor input, at::Tensor loss_mask);
+
+// Continuous units (SimMIM). `masked`: [B, N] bool, true = hidden. The input
+// is the batch's values with the hidden ones zeroed, and input_masked tells
+// the model to put its learned mask embedding there; loss_mask = masked.
+Corrupted masked_in_place(const Batch& batch, const at::Tensor& masked);
 
 }  // namespace cloze

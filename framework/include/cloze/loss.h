@@ -1,5 +1,7 @@
 // The masked-position loss: cross-entropy on ids or mean squared error on
-// values, taken over the units where loss_mask is true and nowhere else.
+// values, taken over the units where loss_mask is true and nowhere else. With
+// units.normalize_targets each target unit is first normalised on its own
+// (MAE's norm_pix_loss).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -19,6 +21,6 @@ struct MaskedLoss {
 // returns, in the row-major order of corrupted.loss_mask. Scored in float32
 // whatever their dtype. With M == 0 the loss is a zero still connected to
 // `predictions`, so backward() runs as on any other step.
-MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted, UnitKind kind);
+MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted, const UnitSpec& units);
 
 }  // namespace cloze

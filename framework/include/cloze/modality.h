@@ -55,6 +55,16 @@ class Modality {
   // A human-readable view of one row of a corrupted batch with the corrupted
   // units marked (for `cloze preview` and run logs).
   virtual std::string preview(const Batch& batch, const Corrupted& corrupted, int64_t row) const = 0;
+
+  // A picture of one row for `cloze preview`, from modalities whose units are
+  // looked at rather than read (image and spectrogram patches): written as a
+  // PNG to `path`; `reconstructed`, when given, is the same corrupted batch
+  // with the model's output as its target at the scored units. Returns false,
+  // writing nothing, for modalities without pictures (text).
+  virtual bool write_picture(const Batch& batch, const Corrupted& corrupted, const Corrupted* reconstructed,
+                             int64_t row, const std::filesystem::path& path) const {
+    return false;
+  }
 };
 
 }  // namespace cloze
