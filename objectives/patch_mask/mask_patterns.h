@@ -1,0 +1,41 @@
+// Which cells of one row a masking pattern hides: MAE's random masking and
+// BEiT's blockwise masking, on plain per-row buffers.
+//
+// Convention for every buffer here: one byte per cell in row-major grid
+// order; in `hidden`, 1 = hidden (corrupted, scored in the loss), 0 = kept;
+// in `padding`, 1 = not a cell of the sample, never hidden and never counted.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cloze/rng.h"
+
+namespace patch_mask {
+
+// round(n * (1 - ratio)) with halves rounded up: the cells a row keeps, of
+// its n non-padding cells. Every row with the same n keeps exactly as many.
+int64_t keep_count(int64_t cells, double ratio);
+
+// MAE's random_masking (He et al. 2022, models_mae.py): one uniform noise
+// value per non-padding cell, the `keep` cells with the lowest noise are kept,
+// every other non-padding cell is hidden. Padding draws no noise (it would
+// sort last as +inf), so a sample's mask does not depend on how much padding
+// its batch adds after it. `hidden` is resized to padding.size().
+void random_mask(const std::vector<uint8_t>& padding, int64_t keep, cloze::SampleRng& rng,
+                 std::vector<uint8_t>& hidden);
+
+// BEiT's blockwise masking (Bao et al. 2022, beit/masking_generator.py):
+// rectangles of at least `min_block` cells, aspect ratio log-uniform in
+// [aspect, 1 / aspect], are added until exactly `target` non-padding cells
+// of the [rows, cols] grid are hidden. Where BEiT would stop short, smaller
+// blocks and then single cells next to hidden ones fill the rest (see
+// README.md). target <= the non-padding cells. `hidden` is resized to rows * cols.
+struct BlockShape {
+  int64_t min_block = 16;  // BEiT's min_num_patches
+  double aspect = 0.3;     // BEiT's min_aspect; max_aspect = 1 / aspect
+};
+void block_mask(int64_t rows, int64_t cols, const std::vector<uint8_t>& padding, int64_t target,
+                const BlockShape& shape, cloze::SampleRng& rng, std::vector<uint8_t>& hidden);
+
+}  // namespace patch_mask

@@ -1,0 +1,199 @@
+// patch_mask: masked modelling on any grid of units: MAE, BEiT, SimMIM.
+//
+// He et al. 2022, "Masked Autoencoders Are Scalable Vision Learners" (CVPR):
+//   pattern = "random", mode = "fill".
+// Bao et al. 2022, "BEiT: BERT Pre-Training of Image Transformers" (ICLR):
+//   pattern = "block" (blockwise masking, rank-2 grids).
+// Xie et al. 2022, "SimMIM: A Simple Framework for Masked Image Modeling"
+//   (CVPR): mode = "in_place" with mask_unit = k (hide k x k squares).
+//
+// It reads only the grid, the units' shape and the padding, so it works the
+// same on image patches [H/p, W/p], spectrogram patches [mels/p, frames/p]
+// and, in fill mode, token ids [T].
+//
+// The grid is cut into cells of mask_unit units along every axis (a cell is a
+// unit when mask_unit = 1); a cell is padding when all its units are. Of a
+// row's n non-padding cells exactly
+//
+//   keep = round(n * (1 - ratio))      (halves up)
+//
+// are kept and n - keep hidden, with either pattern (mask_patterns.h), so
+// rows of equal length hide equal counts. Hiding a cell hides its
+// non-padding units. Fill mode hands the kept units to the encoder
+// (cloze::fill_corrupted); in-place mode zeroes the hidden ones and marks
+// them for the model's learned mask embedding (cloze::masked_in_place).
+#include <ATen/Functions.h>
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/corruption.h"
+#include "cloze/error.h"
+#include "cloze/fill.h"
+#include "cloze/in_place.h"
+#include "cloze/params.h"
+#include "cloze/plugin.h"
+#include "cloze/rng.h"
+#include "mask_patterns.h"
+
+namespace {
+
+using cloze::ParamType;
+
+cloze::Schema schema() {
+  return {
+      {"ratio", ParamType::real, 0.75, "share of the (non-padding) units hidden"},
+      {"pattern", ParamType::string, std::string("random"),
+       "\"random\" (MAE: uniform noise, keep the lowest) or \"block\" (BEiT blockwise, rank-2 grids)"},
+      {"mode", ParamType::string, std::string("fill"),
+       "\"fill\" (MAE: the encoder sees kept units only) or \"in_place\" (SimMIM: learned mask embedding)"},
+      {"mask_unit", ParamType::integer, int64_t{1},
+       "hide squares of mask_unit units along every grid axis (SimMIM's mask patch); must divide every axis"},
+      {"min_block", ParamType::integer, int64_t{16}, "block: fewest cells in one block (BEiT's min_num_patches)"},
+      {"aspect", ParamType::real, 0.3, "block: aspect ratios are log-uniform in [aspect, 1 / aspect]"},
+  };
+}
+
+// The coarse grid of mask_unit-sized cells, and the cell of every unit.
+struct Cells {
+  std::vector<int64_t> dims;     // the grid's extents divided by mask_unit
+  std::vector<int64_t> of_unit;  // [N] flat cell index of each unit
+  int64_t count = 0;
+};
+
+Cells cells_of(const cloze::Grid& grid, int64_t mask_unit) {
+  Cells cells;
+  cells.count = 1;
+  for (int64_t extent : grid.dims) {
+    if (extent % mask_unit != 0)
+      throw cloze::Error("patch_mask.mask_unit = " + std::to_string(mask_unit) +
+                         " must divide every axis of the grid, but the batch's grid is " + grid.to_string());
+    cells.dims.push_back(extent / mask_unit);
+    cells.count *= extent / mask_unit;
+  }
+  const cloze::Grid coarse{cells.dims};
+  cells.of_unit.resize(static_cast<std::size_t>(grid.numel()));
+  for (int64_t unit = 0; unit < grid.numel(); ++unit) {
+    std::vector<int64_t> coords = grid.unravel(unit);
+    for (int64_t& coord : coords) coord /= mask_unit;
+    cells.of_unit[static_cast<std::size_t>(unit)] = coarse.ravel(coords);
+  }
+  return cells;
+}
+
+class PatchMask : public cloze::Corruption {
+ public:
+  explicit PatchMask(const cloze::Params& params)
+      : ratio_(params.real("ratio")),
+        block_(params.string("pattern") == "block"),
+        fill_(params.string("mode") == "fill"),
+        mask_unit_(params.integer("mask_unit")),
+        shape_{params.integer("min_block"), params.real("aspect")} {
+    params.require(ratio_ > 0.0 && ratio_ < 1.0, "ratio", "must be in (0, 1)");
+    params.require(block_ || params.string("pattern") == "random", "pattern", "must be \"random\" or \"block\"");
+    params.require(fill_ || params.string("mode") == "in_place", "mode", "must be \"fill\" or \"in_place\"");
+    params.require(mask_unit_ >= 1, "mask_unit", "must be at least 1");
+    params.require(shape_.min_block >= 1, "min_block", "must be at least 1");
+    params.require(shape_.aspect > 0.0 && shape_.aspect <= 1.0, "aspect", "must be in (0, 1]");
+  }
+
+  cloze::ReconstructionMode mode() const override {
+    return fill_ ? cloze::ReconstructionMode::fill : cloze::ReconstructionMode::in_place;
+  }
+
+  std::string incompatibility(const cloze::UnitSpec& units) const override {
+    if (!fill_ && units.kind != cloze::UnitKind::continuous)
+      return "patch_mask.mode = in_place replaces hidden units with the model's learned mask embedding (SimMIM), "
+             "which needs continuous units; for token ids use token_mask";
+    return "";
+  }
+
+  void prepare(const cloze::UnitSpec& units) override {
+    if (const std::string why = incompatibility(units); !why.empty()) throw cloze::Error(why);
+  }
+
+  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    const at::Tensor hidden = hidden_units(batch, seed);  // [B, N]
+    return fill_ ? cloze::fill_corrupted(batch, hidden) : cloze::masked_in_place(batch, hidden);
+  }
+
+ private:
+  // [B, N] bool, true = hidden; never true on padding.
+  at::Tensor hidden_units(const cloze::Batch& batch, uint64_t seed) const {
+    check_shapes(batch);
+    const int64_t rows = batch.units.size(0);
+    const int64_t length = batch.units.size(1);
+    if (block_ && batch.grid.rank() != 2)
+      throw cloze::Error("patch_mask.pattern = block places rectangles on a rank-2 grid, but the batch's grid is " +
+                         batch.grid.to_string());
+    const Cells cells = cells_of(batch.grid, mask_unit_);
+
+    const at::Tensor padding = batch.padding.contiguous();  // [B, N]
+    at::Tensor hidden = at::zeros({rows, length}, at::kBool);  // [B, N]
+    const bool* pad_data = padding.data_ptr<bool>();
+    bool* hidden_data = hidden.data_ptr<bool>();
+
+    std::vector<uint8_t> cell_padding, cell_hidden;
+    for (int64_t row = 0; row < rows; ++row) {
+      const bool* pad = pad_data + row * length;
+      cell_padding.assign(static_cast<std::size_t>(cells.count), 1);
+      for (int64_t unit = 0; unit < length; ++unit)
+        if (!pad[unit]) cell_padding[static_cast<std::size_t>(cells.of_unit[static_cast<std::size_t>(unit)])] = 0;
+      int64_t real_cells = 0;
+      for (uint8_t is_padding : cell_padding) real_cells += !is_padding;
+      const int64_t keep = patch_mask::keep_count(real_cells, ratio_);
+
+      cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, batch.sample_ids[row]);
+      if (block_)
+        patch_mask::block_mask(cells.dims[0], cells.dims[1], cell_padding, real_cells - keep, shape_, rng,
+                               cell_hidden);
+      else
+        patch_mask::random_mask(cell_padding, keep, rng, cell_hidden);
+
+      bool* out = hidden_data + row * length;
+      for (int64_t unit = 0; unit < length; ++unit)
+        out[unit] = !pad[unit] && cell_hidden[static_cast<std::size_t>(cells.of_unit[static_cast<std::size_t>(unit)])];
+    }
+    return hidden;
+  }
+
+  void check_shapes(const cloze::Batch& batch) const {
+    const at::Tensor& units = batch.units;
+    const bool ids = units.dim() == 2 && units.scalar_type() == at::kLong;
+    const bool values = units.dim() == 3 && units.is_floating_point();
+    if (!ids && !values)
+      throw cloze::Error("patch_mask: expects [B, N] int64 unit ids or [B, N, D] float units, got a " +
+                         std::to_string(units.dim()) + "-d " + std::string(c10::toString(units.scalar_type())) +
+                         " tensor");
+    if (!fill_ && !values)
+      throw cloze::Error("patch_mask.mode = in_place needs continuous [B, N, D] units, got [B, N] token ids; "
+                         "for token ids use token_mask");
+    if (batch.padding.dim() != 2 || batch.padding.size(0) != units.size(0) ||
+        batch.padding.size(1) != units.size(1) || batch.padding.scalar_type() != at::kBool)
+      throw cloze::Error("patch_mask: padding must be a [B, N] bool tensor shaped like the units' first two axes");
+    if (batch.grid.numel() != units.size(1))
+      throw cloze::Error("patch_mask: the batch's grid " + batch.grid.to_string() + " holds " +
+                         std::to_string(batch.grid.numel()) + " units, but its rows hold " +
+                         std::to_string(units.size(1)));
+    if (static_cast<int64_t>(batch.sample_ids.size()) != units.size(0))
+      throw cloze::Error("patch_mask: the batch has " + std::to_string(units.size(0)) + " rows but " +
+                         std::to_string(batch.sample_ids.size()) + " sample ids");
+  }
+
+  double ratio_;
+  bool block_;  // pattern: block, else random
+  bool fill_;   // mode: fill, else in_place
+  int64_t mask_unit_;
+  patch_mask::BlockShape shape_;
+};
+
+}  // namespace
+
+CLOZE_PLUGIN(registry) {
+  registry.add_corruption("patch_mask",
+                          "masked modelling on any grid: MAE random masking, BEiT blockwise masking, SimMIM "
+                          "in-place masking",
+                          schema(), [](const cloze::Params& params) { return std::make_shared<PatchMask>(params); });
+}
