@@ -1,0 +1,178 @@
+// The image modality: its parameter schema, the Modality that turns IDX files
+// or a folder of pictures into normalised p x p x C patches on an
+// [S/p, S/p] grid, and the plugin entry point.
+#include <ATen/Functions.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "channel_stats.h"
+#include "cloze/error.h"
+#include "cloze/patches.h"
+#include "cloze/picture.h"
+#include "cloze/plugin.h"
+#include "folder.h"
+#include "idx.h"
+#include "image_dataset.h"
+#include "images.h"
+#include "preview.h"
+
+namespace cloze::image {
+
+namespace {
+
+constexpr int64_t max_image_size = 8192;
+constexpr int64_t picture_side = 112;  // pixels a preview picture's panel is scaled up to, about
+
+Schema schema() {
+  return {
+      {"path", ParamType::string, std::string("/usr/share/datasets/fashion-mnist"),
+       "a folder of IDX files or of images"},
+      {"format", ParamType::string, std::string("auto"),
+       "\"idx\", \"folder\" or \"auto\" (idx when the folder holds train-images-idx3-ubyte[.gz])"},
+      {"image_size", ParamType::integer, int64_t{0},
+       "side of the square images after resize and center crop; 0 = the data's own size (IDX only; a folder needs a "
+       "size)"},
+      {"channels", ParamType::integer, int64_t{1}, "1 grey or 3 RGB"},
+      {"patch_size", ParamType::integer, int64_t{4}, "patch side p; must divide image_size"},
+      {"normalize", ParamType::string, std::string("dataset"),
+       "\"dataset\" (per-channel mean and std of the train split), \"imagenet\" (MAE's constants) or \"none\" "
+       "(pixels in [0, 1])"},
+      {"norm_pix", ParamType::boolean, true,
+       "targets are each patch normalised to zero mean, unit variance (MAE's norm_pix_loss)"},
+      {"eval_fraction", ParamType::real, 0.1,
+       "share of pictures held out for eval in a folder without train/ and val/ sub-folders (fixed hash of the path)"},
+      {"max_train", ParamType::integer, int64_t{0}, "use at most this many train samples (the first ones); 0 = all"},
+      {"max_eval", ParamType::integer, int64_t{0}, "use at most this many eval samples (the first ones); 0 = all"},
+  };
+}
+
+void validate(const Params& params) {
+  const auto& path = params.string("path");
+  const auto& format = params.string("format");
+  const auto& normalize = params.string("normalize");
+  params.require(std::filesystem::is_directory(path), "path", path + ": no such folder");
+  params.require(format == "auto" || format == "idx" || format == "folder", "format",
+                 "must be \"auto\", \"idx\" or \"folder\"");
+  const int64_t image_size = params.integer("image_size");
+  params.require(image_size >= 0 && image_size <= max_image_size, "image_size",
+                 "must be in [0, " + std::to_string(max_image_size) + "]");
+  params.require(params.integer("channels") == 1 || params.integer("channels") == 3, "channels",
+                 "must be 1 (grey) or 3 (RGB)");
+  params.require(params.integer("patch_size") >= 1, "patch_size", "must be at least 1");
+  params.require(image_size == 0 || image_size % params.integer("patch_size") == 0, "patch_size",
+                 "must divide image_size " + std::to_string(image_size));
+  params.require(normalize == "dataset" || normalize == "imagenet" || normalize == "none", "normalize",
+                 "must be \"dataset\", \"imagenet\" or \"none\"");
+  const double eval_fraction = params.real("eval_fraction");
+  params.require(eval_fraction >= 0 && eval_fraction < 1, "eval_fraction", "must be in [0, 1)");
+  params.require(params.integer("max_train") >= 0, "max_train", "must be 0 (all) or more");
+  params.require(params.integer("max_eval") >= 0, "max_eval", "must be 0 (all) or more");
+}
+
+LabelledImages load(const Params& params) {
+  const std::filesystem::path path = params.string("path");
+  const bool idx = params.string("format") == "idx" || (params.string("format") == "auto" && holds_idx(path));
+  const DecodeOptions options{params.integer("image_size"), params.integer("channels")};
+  params.require(idx || options.image_size > 0, "image_size",
+                 "a folder of pictures needs a size to bring them all to (0 keeps IDX images as they are)");
+  try {
+    return idx ? read_idx_folder(path, options) : read_image_folder(path, options, params.real("eval_fraction"));
+  } catch (const Error& e) {
+    params.require(false, "path", e.what());  // names the config key the folder came from
+    throw;
+  }
+}
+
+// The first `limit` samples (all when 0), copied so the rest is freed.
+Images first(Images images, int64_t limit) {
+  if (limit == 0 || limit >= images.pixels.size(0)) return images;
+  return {images.pixels.narrow(0, 0, limit).clone(), images.labels.narrow(0, 0, limit).clone()};
+}
+
+ChannelStats stats_for(const std::string& normalize, const Images& train) {
+  const int64_t channels = train.pixels.size(1);
+  if (normalize == "dataset") return dataset_stats(train.pixels);
+  if (normalize == "imagenet") return imagenet_stats(channels);
+  return identity_stats(channels);
+}
+
+class ImageModality final : public Modality {
+ public:
+  explicit ImageModality(const Params& params)
+      : patch_(params.integer("patch_size")),
+        channels_(params.integer("channels")),
+        norm_pix_(params.boolean("norm_pix")) {
+    validate(params);
+    LabelledImages data = load(params);
+    side_ = data.train.pixels.size(2);
+    params.require(side_ % patch_ == 0, "patch_size",
+                   "must divide the images' side " + std::to_string(side_) + " (their own size; image_size = 0)");
+    data.train = first(std::move(data.train), params.integer("max_train"));
+    data.eval = first(std::move(data.eval), params.integer("max_eval"));
+    stats_ = stats_for(params.string("normalize"), data.train);
+    class_names_ = std::move(data.class_names);
+    train_ = std::make_shared<ImageDataset>(std::move(data.train), stats_, patch_);
+    eval_ = std::make_shared<ImageDataset>(std::move(data.eval), stats_, patch_);
+  }
+
+  UnitSpec units() const override {
+    UnitSpec spec;
+    spec.kind = UnitKind::continuous;
+    spec.unit_dim = patch_ * patch_ * channels_;
+    spec.normalize_targets = norm_pix_;
+    return spec;
+  }
+
+  Grid grid() const override { return patch_grid(side_, side_, patch_); }
+
+  std::shared_ptr<Dataset> dataset(Split split) const override { return split == Split::train ? train_ : eval_; }
+
+  std::string preview(const Batch& batch, const Corrupted& corrupted, int64_t row) const override {
+    return preview_row(class_names_, batch, corrupted, row);
+  }
+
+  bool write_picture(const Batch& batch, const Corrupted& corrupted, const Corrupted* reconstructed, int64_t row,
+                     const std::filesystem::path& path) const override {
+    const at::Tensor mean = at::tensor(stats_.mean, at::kDouble).to(at::kFloat);  // [C]
+    const at::Tensor std = at::tensor(stats_.std, at::kDouble).to(at::kFloat);    // [C]
+    const int64_t channels = channels_;
+    PatchLayout layout;
+    layout.patch = patch_;
+    layout.channels = channels_;
+    layout.scale = std::max<int64_t>(1, picture_side / side_);
+    // Units [..., p*p*C] hold channels innermost (patches.h): undo (x - mean) / std per channel.
+    layout.to_display = [mean, std, channels](const at::Tensor& units) {
+      const at::Tensor values = units.reshape({-1, channels});
+      return (values * std.to(units.device()) + mean.to(units.device())).reshape(units.sizes());
+    };
+    write_patch_picture(batch, corrupted, reconstructed, row, layout, path);
+    return true;
+  }
+
+ private:
+  int64_t patch_;
+  int64_t channels_;
+  bool norm_pix_;
+  int64_t side_ = 0;  // of the square images, in pixels
+  ChannelStats stats_;
+  std::vector<std::string> class_names_;
+  std::shared_ptr<Dataset> train_;
+  std::shared_ptr<Dataset> eval_;
+};
+
+}  // namespace
+
+}  // namespace cloze::image
+
+CLOZE_PLUGIN(registry) {
+  registry.add_modality(
+      "image", "square images from IDX files (Fashion-MNIST) or a folder of PNG/JPEG, as normalised p x p x C patches",
+      cloze::image::schema(), [](const cloze::Params& params, const cloze::ModalityContext&) {
+        return std::make_shared<cloze::image::ImageModality>(params);
+      });
+}

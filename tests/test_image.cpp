@@ -1,0 +1,482 @@
+// The image modality (plugins/image), loaded from the build tree like any
+// plugin: patchify's layout, reading IDX files (plain and gzipped) and folders
+// of pictures, resize and centre crop, normalisation, the unit spec, previews,
+// pictures and the errors a user sees. Every case writes its own tiny
+// fixtures; none needs the Fashion-MNIST package.
+#include <catch2/catch.hpp>
+
+#include <ATen/Functions.h>
+#include <ATen/core/Tensor.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <zlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cloze/corrupted.h"
+#include "cloze/modality.h"
+#include "cloze/params.h"
+#include "cloze/patches.h"
+#include "cloze/registry.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using Bytes = std::vector<uint8_t>;
+
+const cloze::Registry& registry() {
+  static const auto loaded = [] {
+    auto r = std::make_unique<cloze::Registry>();
+    r->load_default_plugins();
+    return r;
+  }();
+  return *loaded;
+}
+
+// A fresh folder per test case: ctest runs the cases in parallel.
+struct Fixture {
+  fs::path dir;
+
+  explicit Fixture(const std::string& name) : dir(fs::path(CLOZE_TEST_DATA_DIR) / "image" / name) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+};
+
+cloze::Params image_params(const fs::path& path, const std::vector<std::pair<std::string, cloze::Value>>& values) {
+  cloze::Params params("modality", registry().info(cloze::PluginKind::modality, "image").schema);
+  params.set("path", path.string(), "test");
+  for (const auto& [name, value] : values) params.set(name, value, "test");
+  return params;
+}
+
+std::shared_ptr<cloze::Modality> make(const cloze::Params& params) {
+  return registry().make_modality("image", params, cloze::ModalityContext{});
+}
+
+std::vector<int64_t> indices(int64_t count) {
+  std::vector<int64_t> all(static_cast<std::size_t>(count));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  return all;
+}
+
+cloze::Batch whole(const cloze::Modality& modality, cloze::Split split) {
+  const auto dataset = modality.dataset(split);
+  return dataset->collate(indices(dataset->size()));
+}
+
+// The batch's units back as pixels [B, C, H, W] in [0, 255] (normalize = "none").
+at::Tensor pixels_of(const cloze::Batch& batch, int64_t patch, int64_t channels) {
+  return cloze::unpatchify(batch.units, patch, channels, batch.grid).mul(255).round().to(at::kByte);
+}
+
+// --- IDX fixtures --------------------------------------------------------
+
+void put_u32(Bytes& bytes, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<uint8_t>(value >> shift));
+}
+
+Bytes idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims, const Bytes& values) {
+  Bytes bytes;
+  put_u32(bytes, magic);
+  for (const uint32_t d : dims) put_u32(bytes, d);
+  bytes.insert(bytes.end(), values.begin(), values.end());
+  return bytes;
+}
+
+void write_file(const fs::path& path, const Bytes& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                              static_cast<std::streamsize>(bytes.size()));
+}
+
+void write_gz(const fs::path& path, const Bytes& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  REQUIRE(file);
+  REQUIRE(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
+  REQUIRE(gzclose(file) == Z_OK);
+}
+
+// `count` side x side images, pixel i of image s = (37 s + 11 i) mod 256, and labels s mod 10.
+struct IdxSplit {
+  Bytes pixels, labels;
+};
+
+IdxSplit idx_split(int64_t count, int64_t side, int64_t seed) {
+  IdxSplit split;
+  for (int64_t s = 0; s < count; ++s) {
+    for (int64_t i = 0; i < side * side; ++i) split.pixels.push_back(static_cast<uint8_t>((37 * (s + seed) + 11 * i) % 256));
+    split.labels.push_back(static_cast<uint8_t>((s + seed) % 10));
+  }
+  return split;
+}
+
+// An IDX folder: 6 train and 3 eval images of 8 x 8.
+void write_idx_folder(const fs::path& folder, bool gz) {
+  fs::create_directories(folder);
+  const auto write = [&](const std::string& name, const Bytes& bytes) {
+    gz ? write_gz(folder / (name + ".gz"), bytes) : write_file(folder / name, bytes);
+  };
+  for (const auto& [prefix, count, seed] : {std::tuple{"train", 6, 0}, std::tuple{"t10k", 3, 6}}) {
+    const IdxSplit split = idx_split(count, 8, seed);
+    write(std::string(prefix) + "-images-idx3-ubyte", idx_bytes(0x803, {uint32_t(count), 8, 8}, split.pixels));
+    write(std::string(prefix) + "-labels-idx1-ubyte", idx_bytes(0x801, {uint32_t(count)}, split.labels));
+  }
+}
+
+// --- picture fixtures ----------------------------------------------------
+
+void write_png(const fs::path& path, const cv::Mat& picture) {
+  fs::create_directories(path.parent_path());
+  REQUIRE(cv::imwrite(path.string(), picture));
+}
+
+cv::Mat random_picture(int rows, int cols, int type) {
+  cv::Mat picture(rows, cols, type);
+  cv::randu(picture, cv::Scalar::all(0), cv::Scalar::all(256));
+  return picture;
+}
+
+Bytes read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+// Captures std::cerr while alive.
+struct CerrCapture {
+  std::ostringstream text;
+  std::streambuf* saved = std::cerr.rdbuf(text.rdbuf());
+  ~CerrCapture() { std::cerr.rdbuf(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("patchify cuts [B, C, H, W] into row-major patches of (row, col, channel) values, and unpatchify undoes it") {
+  const int64_t p = 4, channels = 3;
+  const at::Tensor x = at::rand({2, channels, 8, 12});
+  const at::Tensor patches = cloze::patchify(x, p);
+  const cloze::Grid grid = cloze::patch_grid(8, 12, p);
+  REQUIRE(grid.dims == std::vector<int64_t>{2, 3});
+  REQUIRE(patches.sizes() == at::IntArrayRef({2, 6, p * p * channels}));
+  CHECK(cloze::unpatchify(patches, p, channels, grid).equal(x));
+  for (int64_t n = 0; n < grid.numel(); ++n) {
+    const int64_t row = n / grid.dims[1], col = n % grid.dims[1];
+    for (int64_t i = 0; i < p; ++i)
+      for (int64_t j = 0; j < p; ++j)
+        for (int64_t c = 0; c < channels; ++c)
+          REQUIRE(patches[1][n][(i * p + j) * channels + c].item<float>() ==
+                  x[1][c][row * p + i][col * p + j].item<float>());
+  }
+}
+
+TEST_CASE("IDX: pixels and labels read back exactly, plain and gzipped alike") {
+  Fixture f("idx_exact");
+  write_idx_folder(f.dir / "plain", false);
+  write_idx_folder(f.dir / "gz", true);
+  for (const char* kind : {"plain", "gz"}) {
+    INFO(kind);
+    const auto modality = make(image_params(f.dir / kind, {{"normalize", std::string("none")}}));
+    const auto train = whole(*modality, cloze::Split::train);
+    const auto eval = whole(*modality, cloze::Split::eval);
+    REQUIRE(train.size() == 6);
+    REQUIRE(eval.size() == 3);
+    for (const auto& [batch, count, seed] : {std::tuple{&train, 6, 0}, std::tuple{&eval, 3, 6}}) {
+      IdxSplit expected = idx_split(count, 8, seed);
+      const at::Tensor pixels = at::from_blob(expected.pixels.data(), {count, 1, 8, 8}, at::kByte);
+      const at::Tensor labels = at::from_blob(expected.labels.data(), {count}, at::kByte).to(at::kLong);
+      CHECK(pixels_of(*batch, 4, 1).equal(pixels));
+      CHECK(batch->labels.equal(labels));
+      CHECK_FALSE(batch->padding.any().item<bool>());
+    }
+  }
+  const auto plain = make(image_params(f.dir / "plain", {}));
+  const auto gz = make(image_params(f.dir / "gz", {}));
+  CHECK(whole(*plain, cloze::Split::train).units.equal(whole(*gz, cloze::Split::train).units));
+}
+
+TEST_CASE("IDX: image_size resizes, channels = 3 repeats grey, max_train and max_eval cut the splits") {
+  Fixture f("idx_shape");
+  write_idx_folder(f.dir, true);
+  const auto modality = make(image_params(f.dir, {{"image_size", int64_t{4}},
+                                                  {"channels", int64_t{3}},
+                                                  {"patch_size", int64_t{2}},
+                                                  {"max_train", int64_t{4}},
+                                                  {"max_eval", int64_t{2}},
+                                                  {"normalize", std::string("none")}}));
+  CHECK(modality->grid().dims == std::vector<int64_t>{2, 2});
+  CHECK(modality->dataset(cloze::Split::train)->size() == 4);
+  CHECK(modality->dataset(cloze::Split::eval)->size() == 2);
+  const at::Tensor pixels = pixels_of(whole(*modality, cloze::Split::train), 2, 3);  // [4, 3, 4, 4]
+  CHECK(pixels[0][0].equal(pixels[0][1]));
+  CHECK(pixels[0][0].equal(pixels[0][2]));
+}
+
+TEST_CASE("IDX: a wrong magic number, a truncated file or unequal counts is an error naming the file") {
+  Fixture f("idx_errors");
+  const IdxSplit split = idx_split(6, 8, 0);
+  const auto base = [&](const fs::path& folder) {
+    write_idx_folder(folder, false);
+    return folder;
+  };
+
+  const fs::path magic = base(f.dir / "magic");
+  write_file(magic / "train-images-idx3-ubyte", idx_bytes(0x802, {6, 8}, split.pixels));
+  CHECK_THROWS_WITH(make(image_params(magic, {})),
+                    Contains((magic / "train-images-idx3-ubyte").string() +
+                             ": magic number 0x00000802, expected 0x00000803 (IDX unsigned-byte images)"));
+
+  const fs::path labels_magic = base(f.dir / "labels_magic");
+  write_file(labels_magic / "t10k-labels-idx1-ubyte", idx_bytes(0x803, {3}, {0, 1, 2}));
+  CHECK_THROWS_WITH(make(image_params(labels_magic, {})),
+                    Contains((labels_magic / "t10k-labels-idx1-ubyte").string() + ": magic number 0x00000803"));
+
+  const fs::path truncated = base(f.dir / "truncated");
+  const Bytes short_pixels(split.pixels.begin(), split.pixels.end() - 10);
+  write_file(truncated / "train-images-idx3-ubyte", idx_bytes(0x803, {6, 8, 8}, short_pixels));
+  CHECK_THROWS_WITH(make(image_params(truncated, {})),
+                    Contains((truncated / "train-images-idx3-ubyte").string() + ": truncated"));
+
+  const fs::path truncated_gz = f.dir / "truncated_gz";
+  write_idx_folder(truncated_gz, true);
+  const fs::path gz = truncated_gz / "train-images-idx3-ubyte.gz";
+  Bytes compressed = read_bytes(gz);
+  compressed.resize(compressed.size() / 2);
+  write_file(gz, compressed);
+  CHECK_THROWS_WITH(make(image_params(truncated_gz, {})), Contains(gz.string()));
+
+  const fs::path counts = base(f.dir / "counts");
+  write_file(counts / "train-labels-idx1-ubyte", idx_bytes(0x801, {5}, {0, 1, 2, 3, 4}));
+  CHECK_THROWS_WITH(make(image_params(counts, {})),
+                    Contains("6 images") && Contains("5 labels") &&
+                        Contains((counts / "train-labels-idx1-ubyte").string()));
+
+  const fs::path missing = base(f.dir / "missing");
+  fs::remove(missing / "t10k-labels-idx1-ubyte");
+  CHECK_THROWS_WITH(make(image_params(missing, {{"format", std::string("idx")}})),
+                    Contains("t10k-labels-idx1-ubyte"));
+}
+
+TEST_CASE("IDX: a folder called fashion-mnist names its labels after Fashion-MNIST's classes") {
+  Fixture f("idx_names");
+  write_idx_folder(f.dir / "fashion-mnist", false);
+  write_idx_folder(f.dir / "digits", false);
+  const auto fashion = make(image_params(f.dir / "fashion-mnist", {}));
+  const auto digits = make(image_params(f.dir / "digits", {}));
+  const auto batch = whole(*fashion, cloze::Split::eval);  // labels 6, 7, 8
+  cloze::Corrupted corrupted;
+  corrupted.loss_mask = at::zeros({3, 4}, at::kBool);
+  CHECK_THAT(fashion->preview(batch, corrupted, 1), Contains("Sneaker"));
+  CHECK_THAT(digits->preview(batch, corrupted, 1), Contains("7"));
+}
+
+TEST_CASE("folder: labels are the sorted sub-folder names, unreadable pictures are skipped and reported") {
+  Fixture f("folder_labels");
+  for (const char* name : {"b.png", "c.png"}) write_png(f.dir / "dog" / name, random_picture(12, 10, CV_8UC3));
+  for (const char* name : {"a.png", "d.jpg", "e.png"}) write_png(f.dir / "cat" / name, random_picture(10, 10, CV_8UC3));
+  std::ofstream(f.dir / "cat" / "empty.png").flush();  // zero bytes
+  const Bytes good = read_bytes(f.dir / "cat" / "a.png");
+  write_file(f.dir / "cat" / "truncated.png", Bytes(good.begin(), good.begin() + static_cast<long>(good.size() / 3)));
+
+  CerrCapture cerr;
+  const auto modality = make(image_params(f.dir, {{"format", std::string("folder")},
+                                                  {"image_size", int64_t{8}},
+                                                  {"eval_fraction", 0.0}}));
+  CHECK_THAT(cerr.text.str(), Contains("image: skipped 2 unreadable images in " + f.dir.string()) &&
+                                  Contains("cat/empty.png") && Contains("cat/truncated.png"));
+  const auto batch = whole(*modality, cloze::Split::train);  // sorted: cat/a, cat/d, cat/e, dog/b, dog/c
+  CHECK(batch.labels.equal(at::tensor(std::vector<int64_t>{0, 0, 0, 1, 1}, at::kLong)));
+  CHECK(modality->dataset(cloze::Split::eval)->size() == 0);
+  cloze::Corrupted corrupted;
+  corrupted.loss_mask = at::zeros({5, 4}, at::kBool);
+  CHECK_THAT(modality->preview(batch, corrupted, 3), Contains("dog"));
+}
+
+TEST_CASE("folder: train/ and val/ sub-folders are the splits, otherwise a fixed hash of the path holds out eval") {
+  Fixture f("folder_splits");
+  for (int i = 0; i < 3; ++i) {
+    write_png(f.dir / "split" / "train" / "a" / (std::to_string(i) + ".png"), random_picture(8, 8, CV_8UC1));
+    write_png(f.dir / "split" / "train" / "b" / (std::to_string(i) + ".png"), random_picture(8, 8, CV_8UC1));
+  }
+  write_png(f.dir / "split" / "val" / "b" / "0.png", random_picture(8, 8, CV_8UC1));
+  const auto split = make(image_params(f.dir / "split", {{"image_size", int64_t{8}}}));
+  CHECK(split->dataset(cloze::Split::train)->size() == 6);
+  CHECK(whole(*split, cloze::Split::eval).labels.equal(at::tensor(std::vector<int64_t>{1}, at::kLong)));
+
+  write_png(f.dir / "split" / "val" / "zebra" / "0.png", random_picture(8, 8, CV_8UC1));
+  CHECK_THROWS_WITH(make(image_params(f.dir / "split", {{"image_size", int64_t{8}}})),
+                    Contains((f.dir / "split" / "val" / "zebra").string()));
+
+  for (int i = 0; i < 20; ++i) write_png(f.dir / "hashed" / "x" / (std::to_string(i) + ".png"), random_picture(8, 8, CV_8UC1));
+  const auto params = image_params(f.dir / "hashed", {{"image_size", int64_t{8}}, {"eval_fraction", 0.3}});
+  const auto first = make(params), second = make(params);
+  const int64_t eval = first->dataset(cloze::Split::eval)->size();
+  CHECK(eval > 0);
+  CHECK(eval < 20);
+  CHECK(first->dataset(cloze::Split::train)->size() == 20 - eval);
+  CHECK(whole(*first, cloze::Split::eval).units.equal(whole(*second, cloze::Split::eval).units));
+}
+
+TEST_CASE("folder: nothing readable is an error naming the folder, and a folder needs image_size") {
+  Fixture f("folder_errors");
+  fs::create_directories(f.dir / "bad" / "c");
+  std::ofstream(f.dir / "bad" / "c" / "empty.png").flush();
+  std::ofstream(f.dir / "bad" / "c" / "text.jpg") << "not a picture";
+  CerrCapture cerr;
+  CHECK_THROWS_WITH(make(image_params(f.dir / "bad", {{"image_size", int64_t{8}}})),
+                    Contains((f.dir / "bad").string()) && Contains("no readable"));
+  fs::create_directories(f.dir / "none");
+  CHECK_THROWS_WITH(make(image_params(f.dir / "none", {{"image_size", int64_t{8}}})),
+                    Contains((f.dir / "none").string()) && Contains("holds no"));
+  CHECK_THROWS_WITH(make(image_params(f.dir / "bad", {})), Contains("modality.image_size = 0"));
+  CHECK_THROWS_WITH(make(image_params(f.dir / "nowhere", {})), Contains("modality.path") && Contains("no such folder"));
+  CHECK_THROWS_WITH(make(image_params(f.dir / "bad", {{"image_size", int64_t{10}}})),
+                    Contains("modality.patch_size = 4"));
+  CHECK_THROWS_WITH(make(image_params(f.dir / "bad", {{"image_size", int64_t{8}}, {"channels", int64_t{2}}})),
+                    Contains("modality.channels = 2"));
+  CHECK_THROWS_WITH(make(image_params(f.dir / "bad", {{"image_size", int64_t{8}}, {"normalize", std::string("x")}})),
+                    Contains("modality.normalize"));
+}
+
+TEST_CASE("folder: grey and RGB channel counts, RGB order, and resize then centre crop to image_size") {
+  Fixture f("folder_pixels");
+  // 16 x 32, constant on 2 x 2 blocks: INTER_AREA halves it exactly to 8 x 16, whose middle 8 columns are kept.
+  cv::Mat blocks(16, 32, CV_8UC1);
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 32; ++c) blocks.at<uint8_t>(r, c) = static_cast<uint8_t>((r / 2) * 16 + c / 2);
+  write_png(f.dir / "blocks" / "c" / "a.png", blocks);
+  const auto grey = make(image_params(f.dir / "blocks", {{"image_size", int64_t{8}}, {"normalize", std::string("none")}, {"eval_fraction", 0.0}}));
+  const at::Tensor pixels = pixels_of(whole(*grey, cloze::Split::train), 4, 1);  // [1, 1, 8, 8]
+  REQUIRE(pixels.sizes() == at::IntArrayRef({1, 1, 8, 8}));
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) REQUIRE(pixels[0][0][r][c].item<uint8_t>() == r * 16 + c + 4);
+
+  write_png(f.dir / "red" / "c" / "a.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(0, 0, 255)));  // BGR
+  const auto rgb = make(image_params(f.dir / "red", {{"image_size", int64_t{8}}, {"channels", int64_t{3}}, {"normalize", std::string("none")}, {"eval_fraction", 0.0}}));
+  CHECK(rgb->units().unit_dim == 48);
+  const at::Tensor red = pixels_of(whole(*rgb, cloze::Split::train), 4, 3);  // [1, 3, 8, 8]
+  CHECK((red[0][0] == 255).all().item<bool>());
+  CHECK((red[0][1] == 0).all().item<bool>());
+  CHECK((red[0][2] == 0).all().item<bool>());
+  const auto red_as_grey = make(image_params(f.dir / "red", {{"image_size", int64_t{8}}, {"eval_fraction", 0.0}}));
+  CHECK(red_as_grey->units().unit_dim == 16);
+  CHECK(whole(*red_as_grey, cloze::Split::train).units.size(2) == 16);
+}
+
+TEST_CASE("normalize = dataset gives the train split per-channel mean 0 and std 1") {
+  Fixture f("normalize");
+  for (int i = 0; i < 6; ++i) write_png(f.dir / "rgb" / "c" / (std::to_string(i) + ".png"), random_picture(8, 8, CV_8UC3));
+  write_idx_folder(f.dir / "idx", true);
+  for (const auto& [folder, channels] : {std::pair{"rgb", 3}, std::pair{"idx", 1}}) {
+    INFO(folder);
+    const auto modality = make(image_params(f.dir / folder, {{"image_size", int64_t{8}}, {"channels", int64_t{channels}}, {"eval_fraction", 0.0}}));
+    const at::Tensor values = whole(*modality, cloze::Split::train).units.reshape({-1, channels}).to(at::kDouble);
+    const at::Tensor mean = values.mean(0), std = values.std(0, /*unbiased=*/false);
+    for (int c = 0; c < channels; ++c) {
+      CHECK(mean[c].item<double>() == Approx(0).margin(1e-3));
+      CHECK(std[c].item<double>() == Approx(1).margin(1e-3));
+    }
+  }
+  const auto imagenet = make(image_params(f.dir / "rgb", {{"image_size", int64_t{8}}, {"channels", int64_t{3}}, {"normalize", std::string("imagenet")}, {"eval_fraction", 0.0}}));
+  const auto none = make(image_params(f.dir / "rgb", {{"image_size", int64_t{8}}, {"channels", int64_t{3}}, {"normalize", std::string("none")}, {"eval_fraction", 0.0}}));
+  const at::Tensor raw = whole(*none, cloze::Split::train).units.reshape({-1, 3});
+  const at::Tensor expected = (raw - at::tensor(std::vector<double>{0.485, 0.456, 0.406}).to(at::kFloat)) /
+                              at::tensor(std::vector<double>{0.229, 0.224, 0.225}).to(at::kFloat);
+  CHECK(at::allclose(whole(*imagenet, cloze::Split::train).units.reshape({-1, 3}), expected, 1e-5, 1e-5));
+}
+
+TEST_CASE("units(): continuous p*p*C values, normalize_targets follows norm_pix, grid() is [S/p, S/p]") {
+  Fixture f("units");
+  write_idx_folder(f.dir, false);
+  const auto modality = make(image_params(f.dir, {{"patch_size", int64_t{2}}}));
+  CHECK(modality->units().kind == cloze::UnitKind::continuous);
+  CHECK(modality->units().unit_dim == 4);
+  CHECK(modality->units().normalize_targets);
+  CHECK(modality->grid().dims == std::vector<int64_t>{4, 4});
+  const auto raw = make(image_params(f.dir, {{"norm_pix", false}, {"channels", int64_t{3}}}));
+  CHECK_FALSE(raw->units().normalize_targets);
+  CHECK(raw->units().unit_dim == 48);
+  CHECK(raw->grid().dims == std::vector<int64_t>{2, 2});
+  const auto batch = whole(*raw, cloze::Split::train);
+  CHECK(batch.units.sizes() == at::IntArrayRef({6, 4, 48}));
+  CHECK(batch.units.scalar_type() == at::kFloat);
+  CHECK(batch.padding.sizes() == at::IntArrayRef({6, 4}));
+  CHECK(batch.sample_ids == indices(6));
+  CHECK_THROWS_WITH(make(image_params(f.dir, {{"patch_size", int64_t{3}}})),
+                    Contains("modality.patch_size = 3") && Contains("8"));
+}
+
+TEST_CASE("collate is the same from many threads at once") {
+  Fixture f("threads");
+  write_idx_folder(f.dir, false);
+  const auto modality = make(image_params(f.dir, {}));
+  const auto dataset = modality->dataset(cloze::Split::train);
+  const at::Tensor expected = dataset->collate({5, 0, 3}).units;
+  std::vector<int> same(8, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < same.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) same[t] += dataset->collate({5, 0, 3}).units.equal(expected);
+    });
+  for (auto& thread : threads) thread.join();
+  for (const int count : same) CHECK(count == 20);
+}
+
+TEST_CASE("preview: the label, the hidden count and a map of the grid") {
+  Fixture f("preview");
+  write_idx_folder(f.dir / "fashion-mnist", false);
+  const auto modality = make(image_params(f.dir / "fashion-mnist", {}));
+  const auto batch = whole(*modality, cloze::Split::train);  // labels 0..5; grid [2, 2]
+  cloze::Corrupted corrupted;
+  corrupted.loss_mask = at::zeros({6, 4}, at::kBool);
+  corrupted.loss_mask[1][1] = true;
+  corrupted.loss_mask[1][2] = true;
+  CHECK(modality->preview(batch, corrupted, 1) == "Trouser: 2 of 4 patches hidden\n    .#\n    #.");
+}
+
+TEST_CASE("write_picture writes a PNG of the panels side by side") {
+  Fixture f("picture");
+  write_idx_folder(f.dir, false);
+  const auto modality = make(image_params(f.dir, {{"channels", int64_t{3}}}));
+  const auto batch = whole(*modality, cloze::Split::train);  // 8 x 8 images: panels scaled 14x to 112 px
+  cloze::Corrupted corrupted;
+  corrupted.input = batch.units;
+  corrupted.target = batch.units;
+  corrupted.loss_mask = at::zeros({6, 4}, at::kBool);
+  corrupted.loss_mask[2][0] = true;
+  const fs::path two = f.dir / "two.png", four = f.dir / "four.png";
+  REQUIRE(modality->write_picture(batch, corrupted, nullptr, 2, two));
+  REQUIRE(modality->write_picture(batch, corrupted, &corrupted, 2, four));
+  const cv::Mat two_panels = cv::imread(two.string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat four_panels = cv::imread(four.string(), cv::IMREAD_UNCHANGED);
+  REQUIRE_FALSE(two_panels.empty());
+  REQUIRE_FALSE(four_panels.empty());
+  CHECK(two_panels.rows == 112);
+  CHECK(two_panels.channels() == 3);
+  CHECK(two_panels.cols >= 2 * 112);  // plus a thin gap between panels
+  CHECK(two_panels.cols < 2 * 112 + 16);
+  CHECK(four_panels.cols >= 4 * 112);
+  CHECK(four_panels.cols < 4 * 112 + 3 * 16);
+  // The first panel is the original: undoing the normalisation gives back the pixels.
+  const at::Tensor original = pixels_of(whole(*make(image_params(f.dir, {{"normalize", std::string("none")}})),
+                                              cloze::Split::train),
+                                        4, 1);
+  CHECK(two_panels.at<cv::Vec3b>(14 * 3, 14 * 5)[0] == original[2][0][3][5].item<uint8_t>());
+}
+
+TEST_CASE("the README's parameter table is the schema's") {
+  const auto readme = fs::path(__FILE__).parent_path().parent_path() / "plugins" / "image" / "README.md";
+  std::ifstream in(readme);
+  REQUIRE(in);
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  CHECK_THAT(text, Contains(cloze::describe(registry().info(cloze::PluginKind::modality, "image").schema)));
+}
