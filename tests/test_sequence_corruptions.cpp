@@ -291,6 +291,36 @@ TEST_CASE("token_deletion deletes the probabilistically rounded count and keeps 
   CHECK(std::abs(static_cast<double>(deleted) - expected) < 2.5 * std::sqrt(3000.0));
 }
 
+TEST_CASE("token_deletion in fill mode deletes the same units, at known positions") {
+  const toy::Text data(200, 64, seq_toy::data_vocab);
+  cloze::Batch batch = data.collate(seq_toy::iota(data.size()));
+  const auto sequence = seq_toy::check_sequence_contract(seq_toy::prepared("token_deletion")->corrupt(batch, 5));
+  const auto fill_corruption = seq_toy::prepared("token_deletion", {{"mode", std::string("fill")}});
+  REQUIRE(fill_corruption->mode() == cloze::ReconstructionMode::fill);
+  const cloze::Corrupted fill = fill_corruption->corrupt(batch, 5);
+  CHECK(fill.target.equal(batch.units));
+  CHECK(fill.target_padding.equal(batch.padding));
+  CHECK_FALSE(fill.loss_mask.logical_and(batch.padding).any().item<bool>());
+
+  int64_t differing = 0;
+  for (int64_t row = 0; row < batch.size(); ++row) {
+    // The kept units, read at their positions, are the sequence-mode input.
+    const int64_t kept = fill.input_padding[row].logical_not().sum().item<int64_t>();
+    const at::Tensor ids = fill.input[row].narrow(0, 0, kept).contiguous();
+    const at::Tensor positions = fill.input_positions[row].narrow(0, 0, kept);
+    CHECK(ids.equal(batch.units[row].index_select(0, positions)));
+    differing += std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + kept) !=
+                 sequence.inputs[static_cast<std::size_t>(row)];
+    // Scored exactly at the deleted units.
+    CHECK(fill.loss_mask[row].sum().item<int64_t>() ==
+          static_cast<int64_t>(sequence.targets[static_cast<std::size_t>(row)].size()) - kept);
+  }
+  CHECK(differing == 0);
+  CHECK(seq_toy::make("token_deletion", {{"mode", std::string("fill")}})->incompatibility(cloze::UnitSpec{}).empty());
+  CHECK_THROWS_WITH(seq_toy::make("token_deletion", {{"mode", std::string("gap")}}),
+                    Catch::Contains("must be sequence or fill"));
+}
+
 TEST_CASE("sequence corruptions corrupt a sample the same way in any batch") {
   const toy::Text data(2000, 128, seq_toy::data_vocab);
   for (const std::string name : {"span_infill", "text_infill", "token_deletion"}) {

@@ -13,11 +13,15 @@
 // are deleted, chosen uniformly without replacement (fairseq's probabilistic
 // rounding, as token_mask: E[k] = rate * n exactly).
 //
+// With mode = "sequence" (BART):
+//
 //   input  = the row without the deleted units, in order
 //   target = the row itself; decoder_input shifted
 //
-// Sequence mode only: the fill mode (deleted positions known to a light
-// decoder) comes with the MAE fill machinery.
+// With mode = "fill" the deleted positions are known: the encoder sees the
+// kept units at their own positions and a light decoder fills in the deleted
+// ones (MAE's fill mode on tokens), scored there only.
+#include <ATen/Functions.h>
 #include <ATen/core/Tensor.h>
 
 #include <algorithm>
@@ -27,6 +31,7 @@
 
 #include "cloze/corruption.h"
 #include "cloze/error.h"
+#include "cloze/fill.h"
 #include "cloze/id_rows.h"
 #include "cloze/params.h"
 #include "cloze/plugin.h"
@@ -41,19 +46,28 @@ using cloze::ParamType;
 cloze::Schema schema() {
   return {
       {"rate", ParamType::real, 0.15, "share of candidate units deleted from the input"},
+      {"mode", ParamType::string, std::string("sequence"),
+       "sequence (BART: the decoder writes the whole row) or fill (positions known: a light decoder fills them)"},
   };
 }
 
 class TokenDeletion : public cloze::Corruption {
  public:
-  explicit TokenDeletion(const cloze::Params& params) : rate_(params.real("rate")) {
+  explicit TokenDeletion(const cloze::Params& params)
+      : rate_(params.real("rate")), fill_(params.string("mode") == "fill") {
     params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
+    params.require(fill_ || params.string("mode") == "sequence", "mode", "must be sequence or fill");
   }
 
-  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
+  cloze::ReconstructionMode mode() const override {
+    return fill_ ? cloze::ReconstructionMode::fill : cloze::ReconstructionMode::sequence;
+  }
 
   std::string incompatibility(const cloze::UnitSpec& units) const override {
-    return cloze::sequence_incompatibility("token_deletion", units);
+    if (!fill_) return cloze::sequence_incompatibility("token_deletion", units);
+    if (units.kind != cloze::UnitKind::discrete)
+      return "token_deletion deletes token ids, but these units are continuous; for patches use patch_mask";
+    return "";
   }
 
   void prepare(const cloze::UnitSpec& units) override {
@@ -69,6 +83,8 @@ class TokenDeletion : public cloze::Corruption {
     const cloze::IdRows rows(batch, "token_deletion", units_.vocab_size);
     std::vector<std::vector<int64_t>> inputs(static_cast<std::size_t>(rows.rows()));
     std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(rows.rows()));
+    at::Tensor dropped = at::zeros({rows.rows(), rows.width()}, at::kBool);  // [B, N], fill mode only
+    bool* dropped_data = dropped.data_ptr<bool>();
     std::vector<int64_t> candidates;
     std::vector<uint8_t> deleted;  // [L]
     for (int64_t row = 0; row < rows.rows(); ++row) {
@@ -83,16 +99,25 @@ class TokenDeletion : public cloze::Corruption {
       cloze::choose_without_replacement(candidates, k, rng);
       deleted.assign(units.size(), 0);
       for (int64_t i = 0; i < k; ++i) deleted[static_cast<std::size_t>(candidates[static_cast<std::size_t>(i)])] = 1;
+      if (fill_) {
+        // The row's i-th real unit sits at its i-th non-padding grid position.
+        const bool* padding = rows.padding(row);
+        for (int64_t n = 0, i = 0; n < rows.width(); ++n)
+          if (!padding[n]) dropped_data[row * rows.width() + n] = deleted[static_cast<std::size_t>(i++)];
+        continue;
+      }
 
       auto& input = inputs[static_cast<std::size_t>(row)];
       for (std::size_t n = 0; n < units.size(); ++n)
         if (!deleted[n]) input.push_back(units[n]);
     }
+    if (fill_) return cloze::fill_corrupted(batch, dropped);
     return cloze::sequence_corrupted(inputs, targets, units_.pad_id, units_.bos_id);
   }
 
  private:
   double rate_;
+  bool fill_;
 
   // Built once by prepare() from the modality's units.
   bool prepared_ = false;
