@@ -12,6 +12,7 @@
 
 #include "channel_stats.h"
 #include "cloze/error.h"
+#include "cloze/patch_preview.h"
 #include "cloze/patches.h"
 #include "cloze/picture.h"
 #include "cloze/plugin.h"
@@ -19,7 +20,6 @@
 #include "idx.h"
 #include "image_dataset.h"
 #include "images.h"
-#include "preview.h"
 
 namespace cloze::image {
 
@@ -133,7 +133,7 @@ class ImageModality final : public Modality {
   std::shared_ptr<Dataset> dataset(Split split) const override { return split == Split::train ? train_ : eval_; }
 
   std::string preview(const Batch& batch, const Corrupted& corrupted, int64_t row) const override {
-    return preview_row(class_names_, batch, corrupted, row);
+    return patch_preview(class_names_, batch, corrupted, row);
   }
 
   bool write_picture(const Batch& batch, const Corrupted& corrupted, const Corrupted* reconstructed, int64_t row,

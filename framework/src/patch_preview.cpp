@@ -1,10 +1,10 @@
-#include "preview.h"
+#include "cloze/patch_preview.h"
 
 #include <ATen/core/Tensor.h>
 
 #include "cloze/error.h"
 
-namespace cloze::image {
+namespace cloze {
 
 namespace {
 
@@ -16,12 +16,12 @@ std::string label_name(const std::vector<std::string>& class_names, int64_t labe
 
 }  // namespace
 
-std::string preview_row(const std::vector<std::string>& class_names, const Batch& batch, const Corrupted& corrupted,
+std::string patch_preview(const std::vector<std::string>& class_names, const Batch& batch, const Corrupted& corrupted,
                         int64_t row) {
   const Grid& grid = batch.grid;
   const int64_t units = grid.numel();
   if (grid.rank() != 2 || corrupted.loss_mask.dim() != 2 || corrupted.loss_mask.size(1) != units)
-    throw Error("image preview: the loss mask does not cover the batch's grid " + grid.to_string());
+    throw Error("patch preview: the loss mask does not cover the batch's grid " + grid.to_string());
   const at::Tensor hidden = corrupted.loss_mask[row].to(at::kCPU, at::kBool).contiguous();  // [N]
   const bool* is_hidden = hidden.data_ptr<bool>();
   int64_t count = 0;
@@ -38,4 +38,4 @@ std::string preview_row(const std::vector<std::string>& class_names, const Batch
          std::to_string(units) + " patches hidden" + map;
 }
 
-}  // namespace cloze::image
+}  // namespace cloze
