@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cloze/corrupted.h"
+#include "cloze/decoding_score.h"
 #include "cloze/error.h"
 #include "cloze/grid.h"
 #include "cloze/loss.h"
@@ -569,6 +570,13 @@ TEST_CASE("a tiny encoder-decoder learns to reverse and generates it", "[model][
   at::manual_seed(14);
   DenoisingModel model(tiny_options(), seq_shape(6));
   const Corrupted batch = reverse_batch(6, 6);
+  {
+    at::NoGradGuard no_grad;
+    const cloze::DecodingScore untrained = cloze::score_greedy_decoding(model, batch);
+    CHECK(untrained.token_accuracy < 0.5);
+    CHECK(untrained.exact_match == 0.0);
+    model->train();
+  }
   const auto [first, last] = overfit(model, batch, text_units(), 300);
   INFO("loss " << first << " -> " << last);
   CHECK(first > 0.9 * std::log(static_cast<double>(vocab)));
@@ -581,4 +589,16 @@ TEST_CASE("a tiny encoder-decoder learns to reverse and generates it", "[model][
   CHECK(generated.equal(batch.target));
   CHECK(model->generate(batch, 2).equal(batch.target.narrow(1, 0, 2)));
   CHECK_THROWS_WITH(model->generate(batch, 8), Catch::Contains("max_target_length"));
+
+  at::NoGradGuard no_grad;
+  const cloze::DecodingScore trained = cloze::score_greedy_decoding(model, batch);
+  CHECK(trained.token_accuracy == 1.0);
+  CHECK(trained.exact_match == 1.0);
+  CHECK(trained.tokens == batch.loss_mask.sum().item<int64_t>());
+  Corrupted one_wrong = batch;  // a target token the model cannot know costs that token and its row
+  one_wrong.target = batch.target.clone();
+  one_wrong.target.index_put_({0, 0}, (batch.target.index({0, 0}) + 1).remainder(vocab));
+  const cloze::DecodingScore scored = cloze::score_greedy_decoding(model, one_wrong);
+  CHECK(scored.token_accuracy == Approx(1.0 - 1.0 / static_cast<double>(trained.tokens)));
+  CHECK(scored.exact_match == Approx(5.0 / 6.0));
 }
