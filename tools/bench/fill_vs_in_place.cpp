@@ -7,7 +7,6 @@
 //
 //   cloze_bench_fill [--ratio 0.75] [--steps 12] [--grid 14] [--threads 0]
 #include <ATen/Functions.h>
-#include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <torch/optim/adamw.h>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "cloze/batch.h"
+#include "cloze/device.h"
 #include "cloze/fill.h"
 #include "cloze/in_place.h"
 #include "cloze/loss.h"
@@ -53,9 +53,9 @@ int main(int argc, char** argv) {
   app.add_option("--steps", setup.steps, "timed steps per mode, after one warm-up step")->check(CLI::PositiveNumber);
   app.add_option("--grid", setup.grid_side, "patches per side of the square grid")->check(CLI::PositiveNumber);
   app.add_option("--batch", setup.batch, "samples per step")->check(CLI::PositiveNumber);
-  app.add_option("--threads", setup.threads, "intra-op threads; 0 = LibTorch's default");
+  app.add_option("--threads", setup.threads, "intra-op threads; 0 = the cores available, as training");
   CLI11_PARSE(app, argc, argv);
-  if (setup.threads > 0) at::set_num_threads(static_cast<int>(setup.threads));
+  const int threads = cloze::set_threads(setup.threads);
 
   // ViT-Tiny's encoder (dim 192, 3 heads) at 4 blocks, MAE's decoder shape
   // scaled alike (half the width, 1 block); 16 x 16 grey patches.
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
       modes[m].seconds.push_back(timed_step(modes[m].model, optimizers[m], modes[m].batch, units));
 
   fmt::print("grid {}x{}, batch {}, ratio {:.2f}, {} threads, {} steps per mode\n", setup.grid_side,
-             setup.grid_side, setup.batch, setup.ratio, at::get_num_threads(), setup.steps);
+             setup.grid_side, setup.batch, setup.ratio, threads, setup.steps);
   for (const auto& mode : modes)
     fmt::print("{:<18} median step {:.1f} ms (min {:.1f}, max {:.1f})\n", mode.name, 1e3 * median(mode.seconds),
                1e3 * *std::min_element(mode.seconds.begin(), mode.seconds.end()),
