@@ -1,7 +1,9 @@
 // patch_mask (objectives/patch_mask): MAE's exact keep count on any grid,
 // SimMIM's in-place output and mask unit, BEiT's blocks (exact count, and
-// clustered), determinism per (seed, epoch, sample), padding, and the errors
-// and sentences it gives for what it cannot do.
+// clustered), Audio-MAE's time / frequency stripes (whole lines, exact
+// counts, the union, uniform choice, padded columns), determinism per
+// (seed, epoch, sample), padding, and the errors and sentences it gives for
+// what it cannot do.
 #include <catch2/catch.hpp>
 
 #include <ATen/Functions.h>
@@ -76,6 +78,20 @@ double clustered_share(const at::Tensor& hidden, int64_t rows, int64_t cols) {
   }
   return static_cast<double>(clustered) / static_cast<double>(total);
 }
+
+// Lines of a [B, rows, cols] hidden mask: for axis 1 (rows) true where a
+// whole row is hidden, [B, rows]; for axis 2 (columns) [B, cols].
+at::Tensor whole_lines(const at::Tensor& hidden, int64_t axis) { return hidden.all(3 - axis); }
+
+// Every line along `axis` is hidden entirely or not at all (padding aside:
+// `real` is [B, rows, cols], true on non-padding units).
+bool lines_whole(const at::Tensor& hidden, const at::Tensor& real, int64_t axis) {
+  const at::Tensor any = hidden.any(3 - axis, /*keepdim=*/true);  // [B, 1, cols] or [B, rows, 1]
+  return hidden.equal(any.logical_and(real));
+}
+
+// The hidden lines a stripe pattern must pick of n: n - round(n (1 - ratio)).
+int64_t hidden_lines(int64_t lines, double ratio) { return lines - keep_count(lines, ratio); }
 
 }  // namespace
 
@@ -195,7 +211,7 @@ TEST_CASE("mask_unit hides aligned squares and must divide the grid") {
 }
 
 TEST_CASE("a sample is masked the same way in any batch, differently in another epoch") {
-  for (const std::string pattern : {"random", "block"}) {
+  for (const std::string pattern : {"random", "block", "time", "frequency", "time_frequency"}) {
     INFO("pattern " << pattern);
     const auto corruption = patch_mask({{"pattern", pattern}});
     cloze::Batch small = patches({14, 14}, {5, 17, 42});
@@ -299,4 +315,179 @@ TEST_CASE("the README's parameter table is the schema's") {
   text << file.rdbuf();
   const auto& schema = toy::registry().info(cloze::PluginKind::corruption, "patch_mask").schema;
   CHECK_THAT(text.str(), Catch::Contains(cloze::describe(schema)));
+}
+
+TEST_CASE("time and frequency stripes hide exactly n - round(n (1 - ratio)) whole columns or rows") {
+  struct Case {
+    std::string pattern;
+    int64_t axis;  // 2: columns (time), 1: rows (frequency)
+  };
+  for (const Case& c : {Case{"time", 2}, Case{"frequency", 1}})
+    for (const std::vector<int64_t>& dims : {std::vector<int64_t>{8, 12}, std::vector<int64_t>{4, 16}})
+      for (const std::string mode : {"fill", "in_place"})
+        for (double ratio : {0.75, 0.6, 0.5, 0.3, 0.1}) {
+          const int64_t rows = dims[0], cols = dims[1], length = rows * cols;
+          const int64_t lines = c.axis == 2 ? cols : rows, across = c.axis == 2 ? rows : cols;
+          const int64_t hidden = hidden_lines(lines, ratio);
+          INFO("pattern " << c.pattern << ", grid [" << rows << ", " << cols << "], mode " << mode << ", ratio "
+                          << ratio << ", " << hidden << " of " << lines << " lines hidden");
+          const cloze::Batch batch = patches(dims, sample_range(200));
+          const cloze::Corrupted out =
+              patch_mask({{"pattern", c.pattern}, {"mode", mode}, {"ratio", ratio}})->corrupt(batch, 17);
+          const at::Tensor mask = out.loss_mask.reshape({200, rows, cols});
+
+          CHECK(lines_whole(mask, at::ones_like(mask), c.axis));
+          CHECK((whole_lines(mask, c.axis).sum(1) == hidden).all().item<bool>());
+          CHECK((out.loss_mask.sum(1) == hidden * across).all().item<bool>());
+          if (mode == "fill") {
+            REQUIRE(out.mode == cloze::ReconstructionMode::fill);
+            REQUIRE(out.input_positions.sizes() == at::IntArrayRef({200, length - hidden * across}));
+            CHECK_FALSE(out.input_padding.any().item<bool>());
+            CHECK(kept_of(out, length).equal(out.loss_mask.logical_not()));
+          } else {
+            REQUIRE(out.mode == cloze::ReconstructionMode::in_place);
+            CHECK(out.input_masked.equal(out.loss_mask));
+            const at::Tensor zeroed = out.loss_mask.unsqueeze(-1).expand_as(batch.units);
+            CHECK((out.input.masked_select(zeroed) == 0).all().item<bool>());
+            CHECK(out.input.masked_select(zeroed.logical_not()).equal(batch.units.masked_select(zeroed.logical_not())));
+          }
+        }
+}
+
+TEST_CASE("time_frequency (Audio-MAE) hides the union of whole columns and whole rows") {
+  struct Case {
+    std::vector<int64_t> dims;
+    double time_ratio, frequency_ratio;
+  };
+  // [8, 64] is Audio-MAE's own grid (128 mels, 1024 frames, 16 x 16 patches),
+  // at its pretraining defaults 0.7 / 0.3.
+  for (const Case& c : {Case{{8, 64}, 0.7, 0.3}, Case{{8, 12}, 0.5, 0.25}, Case{{4, 16}, 0.2, 0.2},
+                        Case{{8, 12}, 0.0, 0.5}, Case{{4, 16}, 0.6, 0.0}})
+    for (const std::string mode : {"fill", "in_place"}) {
+      const int64_t rows = c.dims[0], cols = c.dims[1];
+      const int64_t time = hidden_lines(cols, c.time_ratio), frequency = hidden_lines(rows, c.frequency_ratio);
+      const int64_t union_count = time * rows + frequency * cols - time * frequency;
+      INFO("grid [" << rows << ", " << cols << "], time_ratio " << c.time_ratio << ", frequency_ratio "
+                    << c.frequency_ratio << ", mode " << mode << ": " << time << " columns, " << frequency
+                    << " rows, " << union_count << " units");
+      const cloze::Batch batch = patches(c.dims, sample_range(200));
+      const cloze::Corrupted out = patch_mask({{"pattern", std::string("time_frequency")},
+                                               {"mode", mode},
+                                               {"time_ratio", c.time_ratio},
+                                               {"frequency_ratio", c.frequency_ratio}})
+                                       ->corrupt(batch, 23);
+      const at::Tensor mask = out.loss_mask.reshape({200, rows, cols});
+      // Fewer than all rows (columns) are hidden, so a whole hidden column
+      // (row) is one of the chosen ones.
+      const at::Tensor columns = whole_lines(mask, 2), frequency_rows = whole_lines(mask, 1);  // [B, cols], [B, rows]
+      CHECK((columns.sum(1) == time).all().item<bool>());
+      CHECK((frequency_rows.sum(1) == frequency).all().item<bool>());
+      CHECK(mask.equal(columns.unsqueeze(1).logical_or(frequency_rows.unsqueeze(2))));
+      CHECK((out.loss_mask.sum(1) == union_count).all().item<bool>());
+      if (mode == "fill") {
+        // The same count in every row: the encoder's input needs no padding.
+        REQUIRE(out.input_positions.sizes() == at::IntArrayRef({200, rows * cols - union_count}));
+        CHECK_FALSE(out.input_padding.any().item<bool>());
+        // Audio-MAE keeps len_keep_t * len_keep_f units: the kept columns x the kept rows.
+        CHECK(rows * cols - union_count == (cols - time) * (rows - frequency));
+      }
+    }
+}
+
+TEST_CASE("stripes choose every column (row) with the same frequency") {
+  // 4000 rows. time on [8, 12] at ratio 0.5: 6 of 12 columns, each hidden
+  // with probability 0.5, standard deviation sqrt(0.25 / 4000) = 0.0079;
+  // frequency at 0.25: 2 of 8 rows, p = 0.25, sd 0.0068. The tolerance 0.035
+  // is over 4 standard deviations for every line.
+  const cloze::Batch batch = patches({8, 12}, sample_range(4000), 1);
+  const at::Tensor time = whole_lines(patch_mask({{"pattern", std::string("time")}, {"ratio", 0.5}})
+                                          ->corrupt(batch, 5)
+                                          .loss_mask.reshape({4000, 8, 12}),
+                                      2);
+  const at::Tensor column_frequency = time.to(at::kDouble).mean(0);  // [cols]
+  CHECK(column_frequency.mean().item<double>() == Approx(0.5));
+  CHECK(column_frequency.sub(0.5).abs().max().item<double>() < 0.035);
+
+  const at::Tensor frequency = whole_lines(patch_mask({{"pattern", std::string("frequency")}, {"ratio", 0.25}})
+                                               ->corrupt(batch, 5)
+                                               .loss_mask.reshape({4000, 8, 12}),
+                                           1);
+  const at::Tensor row_frequency = frequency.to(at::kDouble).mean(0);  // [rows]
+  CHECK(row_frequency.mean().item<double>() == Approx(0.25));
+  CHECK(row_frequency.sub(0.25).abs().max().item<double>() < 0.035);
+
+  // time_frequency draws its columns and rows independently: a unit is
+  // hidden with probability 1 - (1 - 6/12)(1 - 2/8) = 0.625 (sd 0.0077).
+  const at::Tensor both = patch_mask({{"pattern", std::string("time_frequency")},
+                                      {"time_ratio", 0.5},
+                                      {"frequency_ratio", 0.25}})
+                              ->corrupt(batch, 5)
+                              .loss_mask.to(at::kDouble)
+                              .mean(0);  // [N]
+  CHECK(both.mean().item<double>() == Approx(0.625));
+  CHECK(both.sub(0.625).abs().max().item<double>() < 0.035);
+}
+
+TEST_CASE("stripes leave padded columns out and do not depend on the batch's padding") {
+  // Row b of a [4, 12] grid has 12 - b % 5 real time columns, the rest padding
+  // (a spectrogram shorter than its batch).
+  constexpr int64_t rows = 4, cols = 12, batch_rows = 100;
+  cloze::Batch batch = patches({rows, cols}, sample_range(batch_rows));
+  const at::Tensor real_columns = at::arange(batch_rows, at::kLong).remainder(5).neg().add(cols);  // [B]
+  const at::Tensor real = at::arange(cols, at::kLong).unsqueeze(0).lt(real_columns.unsqueeze(1));   // [B, cols]
+  batch.padding = real.logical_not().unsqueeze(1).expand({batch_rows, rows, cols}).reshape({batch_rows, rows * cols});
+  const at::Tensor real_units = real.unsqueeze(1).expand({batch_rows, rows, cols});  // [B, rows, cols]
+
+  for (const std::string pattern : {"time", "frequency"}) {
+    INFO("pattern " << pattern);
+    const auto corruption = patch_mask({{"pattern", pattern}, {"ratio", 0.5}});
+    const cloze::Corrupted out = corruption->corrupt(batch, 31);
+    const at::Tensor mask = out.loss_mask.reshape({batch_rows, rows, cols});
+    CHECK_FALSE(out.loss_mask.logical_and(batch.padding).any().item<bool>());
+    CHECK_FALSE(kept_of(out, rows * cols).logical_and(batch.padding).any().item<bool>());
+    CHECK(lines_whole(mask, real_units, pattern == "time" ? 2 : 1));
+    for (int64_t b = 0; b < batch_rows; ++b) {
+      const int64_t n = real_columns[b].item<int64_t>();
+      const int64_t expected = pattern == "time" ? hidden_lines(n, 0.5) * rows : hidden_lines(rows, 0.5) * n;
+      CHECK(out.loss_mask[b].sum().item<int64_t>() == expected);
+    }
+
+    // A sample with 8 real columns, alone in an [4, 8] batch and padded to 12
+    // columns in the batch above (row 4), is masked the same way.
+    const cloze::Batch alone = patches({rows, 8}, {4});
+    CHECK(corruption->corrupt(alone, 31).loss_mask[0].reshape({rows, 8}).equal(mask[4].narrow(1, 0, 8)));
+  }
+}
+
+TEST_CASE("stripes with mask_unit hide aligned bands of cells") {
+  // [8, 12] in 2 x 2 cells is a [4, 6] grid of cells: time at 0.5 hides 3 of
+  // 6 cell columns, 6 unit columns, in aligned pairs.
+  const cloze::Batch batch = patches({8, 12}, sample_range(50));
+  const at::Tensor mask = patch_mask({{"pattern", std::string("time")}, {"ratio", 0.5}, {"mask_unit", int64_t{2}}})
+                              ->corrupt(batch, 2)
+                              .loss_mask.reshape({50, 8, 12});
+  const at::Tensor columns = whole_lines(mask, 2);  // [B, 12]
+  CHECK(lines_whole(mask, at::ones_like(mask), 2));
+  CHECK((columns.sum(1) == 6).all().item<bool>());
+  const at::Tensor pairs = columns.reshape({50, 6, 2});
+  CHECK(pairs.select(2, 0).equal(pairs.select(2, 1)));
+}
+
+TEST_CASE("stripes need a rank-2 grid and valid ratios, and say so") {
+  for (const std::string pattern : {"time", "frequency", "time_frequency"}) {
+    INFO("pattern " << pattern);
+    CHECK_THROWS_WITH(patch_mask({{"pattern", pattern}})->corrupt(patches({64}, {0, 1}), 1),
+                      Catch::Contains("patch_mask.pattern = " + pattern) && Catch::Contains("rank-2") &&
+                          Catch::Contains("[64]"));
+    CHECK_THROWS_WITH(patch_mask({{"pattern", pattern}})->corrupt(patches({2, 4, 4}, {0, 1}), 1),
+                      Catch::Contains("patch_mask.pattern = " + pattern) && Catch::Contains("[2, 4, 4]"));
+  }
+  CHECK_THROWS_WITH(patch_mask({{"pattern", std::string("stripes")}}),
+                    Catch::Contains("corruption.pattern") && Catch::Contains("time_frequency"));
+  CHECK_THROWS_WITH(patch_mask({{"time_ratio", 1.0}}), Catch::Contains("corruption.time_ratio"));
+  CHECK_THROWS_WITH(patch_mask({{"frequency_ratio", -0.1}}), Catch::Contains("corruption.frequency_ratio"));
+  CHECK_THROWS_WITH(
+      patch_mask({{"pattern", std::string("time_frequency")}, {"time_ratio", 0.0}, {"frequency_ratio", 0.0}}),
+      Catch::Contains("corruption.time_ratio") && Catch::Contains("nothing would be hidden"));
+  CHECK_NOTHROW(patch_mask({{"time_ratio", 0.0}, {"frequency_ratio", 0.0}}));  // unused by random
 }

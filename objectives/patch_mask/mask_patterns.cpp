@@ -58,6 +58,19 @@ int64_t hide_next_to_hidden(int64_t rows, int64_t cols, const std::vector<uint8_
   return 1;
 }
 
+// The lines (rows or columns) of one axis that stripe_mask hides: MAE's
+// random masking with lines as the cells. `line_padding` [lines].
+void hide_lines(const std::vector<uint8_t>& line_padding, double ratio, cloze::SampleRng& rng,
+                std::vector<uint8_t>& line_hidden) {
+  if (ratio <= 0.0) {
+    line_hidden.assign(line_padding.size(), 0);
+    return;
+  }
+  int64_t lines = 0;
+  for (uint8_t is_padding : line_padding) lines += !is_padding;
+  random_mask(line_padding, keep_count(lines, ratio), rng, line_hidden);
+}
+
 }  // namespace
 
 int64_t keep_count(int64_t cells, double ratio) {
@@ -101,6 +114,22 @@ void block_mask(int64_t rows, int64_t cols, const std::vector<uint8_t>& padding,
     if (added == 0) break;  // no kept cell left: only when target exceeds the non-padding cells
     count += added;
   }
+}
+
+void stripe_mask(int64_t rows, int64_t cols, const std::vector<uint8_t>& padding, const LineRatios& ratios,
+                 cloze::SampleRng& rng, std::vector<uint8_t>& hidden) {
+  std::vector<uint8_t> row_padding(static_cast<std::size_t>(rows), 1), col_padding(static_cast<std::size_t>(cols), 1);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      if (!padding[r * cols + c]) row_padding[r] = col_padding[c] = 0;
+  // Columns (time) first, then rows (frequency): Audio-MAE's order of draws.
+  std::vector<uint8_t> row_hidden, col_hidden;
+  hide_lines(col_padding, ratios.cols, rng, col_hidden);
+  hide_lines(row_padding, ratios.rows, rng, row_hidden);
+  hidden.assign(static_cast<std::size_t>(rows * cols), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      hidden[r * cols + c] = !padding[r * cols + c] && (row_hidden[r] || col_hidden[c]);
 }
 
 }  // namespace patch_mask

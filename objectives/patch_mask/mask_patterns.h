@@ -1,5 +1,6 @@
-// Which cells of one row a masking pattern hides: MAE's random masking and
-// BEiT's blockwise masking, on plain per-row buffers.
+// Which cells of one row a masking pattern hides: MAE's random masking,
+// BEiT's blockwise masking and Audio-MAE's time / frequency stripes, on plain
+// per-row buffers.
 //
 // Convention for every buffer here: one byte per cell in row-major grid
 // order; in `hidden`, 1 = hidden (corrupted, scored in the loss), 0 = kept;
@@ -37,5 +38,29 @@ struct BlockShape {
 };
 void block_mask(int64_t rows, int64_t cols, const std::vector<uint8_t>& padding, int64_t target,
                 const BlockShape& shape, cloze::SampleRng& rng, std::vector<uint8_t>& hidden);
+
+// Audio-MAE's structured masking (Huang et al. 2022, models_mae.py
+// random_masking_2d; SpecAugment's time and frequency masks, Park et al. 2019,
+// with exact counts): whole columns and whole rows of the [rows, cols] grid.
+// A line (column or row) is padding when all its cells are. Of the c
+// non-padding columns exactly
+//
+//   c - keep_count(c, ratios.cols)
+//
+// are hidden, chosen as random_mask chooses cells (uniform noise per line,
+// the lowest kept); then, with a second draw, r - keep_count(r, ratios.rows)
+// of the r non-padding rows. A cell is hidden when its column or its row is
+// (the union), unless it is padding. Without padding every sample hides
+//
+//   cols_hidden * rows + rows_hidden * cols - cols_hidden * rows_hidden
+//
+// cells. A ratio of 0 hides no line on its axis and draws no noise for it.
+// `hidden` is resized to rows * cols.
+struct LineRatios {
+  double rows = 0.0;  // share of the rows hidden (frequency on a [mels/p, frames/p] grid)
+  double cols = 0.0;  // share of the columns hidden (time)
+};
+void stripe_mask(int64_t rows, int64_t cols, const std::vector<uint8_t>& padding, const LineRatios& ratios,
+                 cloze::SampleRng& rng, std::vector<uint8_t>& hidden);
 
 }  // namespace patch_mask

@@ -1,4 +1,5 @@
-// patch_mask: masked modelling on any grid of units: MAE, BEiT, SimMIM.
+// patch_mask: masked modelling on any grid of units: MAE, BEiT, SimMIM,
+// Audio-MAE's time / frequency stripes.
 //
 // He et al. 2022, "Masked Autoencoders Are Scalable Vision Learners" (CVPR):
 //   pattern = "random", mode = "fill".
@@ -6,6 +7,10 @@
 //   pattern = "block" (blockwise masking, rank-2 grids).
 // Xie et al. 2022, "SimMIM: A Simple Framework for Masked Image Modeling"
 //   (CVPR): mode = "in_place" with mask_unit = k (hide k x k squares).
+// Huang et al. 2022, "Masked Autoencoders that Listen" (NeurIPS), after
+// Park et al. 2019, "SpecAugment" (Interspeech): pattern = "time",
+//   "frequency" or "time_frequency" (whole columns / rows of a rank-2
+//   [mels/p, frames/p] grid: axis 0 is frequency, axis 1 is time).
 //
 // It reads only the grid, the units' shape and the padding, so it works the
 // same on image patches [H/p, W/p], spectrogram patches [mels/p, frames/p]
@@ -17,14 +22,18 @@
 //
 //   keep = round(n * (1 - ratio))      (halves up)
 //
-// are kept and n - keep hidden, with either pattern (mask_patterns.h), so
-// rows of equal length hide equal counts. Hiding a cell hides its
+// are kept and n - keep hidden, with random or block (mask_patterns.h), so
+// rows of equal length hide equal counts. The stripe patterns apply the same
+// rule to lines: of the c non-padding columns, c - round(c (1 - ratio)) are
+// hidden ("time"; rows for "frequency"); "time_frequency" hides the union of
+// such columns (time_ratio) and rows (frequency_ratio). Hiding a cell hides its
 // non-padding units. Fill mode hands the kept units to the encoder
 // (cloze::fill_corrupted); in-place mode zeroes the hidden ones and marks
 // them for the model's learned mask embedding (cloze::masked_in_place).
 #include <ATen/Functions.h>
 #include <ATen/core/Tensor.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,16 +53,38 @@ using cloze::ParamType;
 
 cloze::Schema schema() {
   return {
-      {"ratio", ParamType::real, 0.75, "share of the (non-padding) units hidden"},
+      {"ratio", ParamType::real, 0.75,
+       "random, block: share of the (non-padding) units hidden; time, frequency: share of the columns or rows hidden"},
       {"pattern", ParamType::string, std::string("random"),
-       "\"random\" (MAE: uniform noise, keep the lowest) or \"block\" (BEiT blockwise, rank-2 grids)"},
+       "\"random\" (MAE: uniform noise, keep the lowest), \"block\" (BEiT blockwise), \"time\" or \"frequency\" "
+       "(whole grid columns or rows), \"time_frequency\" (Audio-MAE: union of both); all but random need a rank-2 "
+       "grid [frequency, time]"},
       {"mode", ParamType::string, std::string("fill"),
        "\"fill\" (MAE: the encoder sees kept units only) or \"in_place\" (SimMIM: learned mask embedding)"},
       {"mask_unit", ParamType::integer, int64_t{1},
        "hide squares of mask_unit units along every grid axis (SimMIM's mask patch); must divide every axis"},
       {"min_block", ParamType::integer, int64_t{16}, "block: fewest cells in one block (BEiT's min_num_patches)"},
       {"aspect", ParamType::real, 0.3, "block: aspect ratios are log-uniform in [aspect, 1 / aspect]"},
+      {"time_ratio", ParamType::real, 0.7,
+       "time_frequency: share of the time columns hidden (Audio-MAE's mask_t_prob)"},
+      {"frequency_ratio", ParamType::real, 0.3,
+       "time_frequency: share of the frequency rows hidden (Audio-MAE's mask_f_prob)"},
   };
+}
+
+enum class Pattern { random, block, time, frequency, time_frequency };
+
+// The pattern a name selects; false when it names none.
+bool pattern_named(const std::string& name, Pattern& pattern) {
+  static const std::map<std::string, Pattern> patterns{{"random", Pattern::random},
+                                                       {"block", Pattern::block},
+                                                       {"time", Pattern::time},
+                                                       {"frequency", Pattern::frequency},
+                                                       {"time_frequency", Pattern::time_frequency}};
+  const auto found = patterns.find(name);
+  if (found == patterns.end()) return false;
+  pattern = found->second;
+  return true;
 }
 
 // The coarse grid of mask_unit-sized cells, and the cell of every unit.
@@ -87,16 +118,23 @@ class PatchMask : public cloze::Corruption {
  public:
   explicit PatchMask(const cloze::Params& params)
       : ratio_(params.real("ratio")),
-        block_(params.string("pattern") == "block"),
+        pattern_name_(params.string("pattern")),
         fill_(params.string("mode") == "fill"),
         mask_unit_(params.integer("mask_unit")),
-        shape_{params.integer("min_block"), params.real("aspect")} {
+        shape_{params.integer("min_block"), params.real("aspect")},
+        stripes_{params.real("frequency_ratio"), params.real("time_ratio")} {
     params.require(ratio_ > 0.0 && ratio_ < 1.0, "ratio", "must be in (0, 1)");
-    params.require(block_ || params.string("pattern") == "random", "pattern", "must be \"random\" or \"block\"");
+    params.require(pattern_named(pattern_name_, pattern_), "pattern",
+                   "must be \"random\", \"block\", \"time\", \"frequency\" or \"time_frequency\"");
     params.require(fill_ || params.string("mode") == "in_place", "mode", "must be \"fill\" or \"in_place\"");
     params.require(mask_unit_ >= 1, "mask_unit", "must be at least 1");
     params.require(shape_.min_block >= 1, "min_block", "must be at least 1");
     params.require(shape_.aspect > 0.0 && shape_.aspect <= 1.0, "aspect", "must be in (0, 1]");
+    params.require(stripes_.cols >= 0.0 && stripes_.cols < 1.0, "time_ratio", "must be in [0, 1)");
+    params.require(stripes_.rows >= 0.0 && stripes_.rows < 1.0, "frequency_ratio", "must be in [0, 1)");
+    params.require(pattern_ != Pattern::time_frequency || stripes_.cols > 0.0 || stripes_.rows > 0.0, "time_ratio",
+                   "must be above 0 when frequency_ratio is 0 and pattern = \"time_frequency\": nothing would be "
+                   "hidden");
   }
 
   cloze::ReconstructionMode mode() const override {
@@ -125,8 +163,10 @@ class PatchMask : public cloze::Corruption {
     check_shapes(batch);
     const int64_t rows = batch.units.size(0);
     const int64_t length = batch.units.size(1);
-    if (block_ && batch.grid.rank() != 2)
-      throw cloze::Error("patch_mask.pattern = block places rectangles on a rank-2 grid, but the batch's grid is " +
+    if (pattern_ != Pattern::random && batch.grid.rank() != 2)
+      throw cloze::Error("patch_mask.pattern = " + pattern_name_ +
+                         (pattern_ == Pattern::block ? " places rectangles" : " hides whole columns or rows") +
+                         " on a rank-2 grid ([frequency, time] for audio), but the batch's grid is " +
                          batch.grid.to_string());
     const Cells cells = cells_of(batch.grid, mask_unit_);
 
@@ -146,11 +186,24 @@ class PatchMask : public cloze::Corruption {
       const int64_t keep = patch_mask::keep_count(real_cells, ratio_);
 
       cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, batch.sample_ids[row]);
-      if (block_)
-        patch_mask::block_mask(cells.dims[0], cells.dims[1], cell_padding, real_cells - keep, shape_, rng,
-                               cell_hidden);
-      else
-        patch_mask::random_mask(cell_padding, keep, rng, cell_hidden);
+      switch (pattern_) {
+        case Pattern::random:
+          patch_mask::random_mask(cell_padding, keep, rng, cell_hidden);
+          break;
+        case Pattern::block:
+          patch_mask::block_mask(cells.dims[0], cells.dims[1], cell_padding, real_cells - keep, shape_, rng,
+                                 cell_hidden);
+          break;
+        case Pattern::time:
+          patch_mask::stripe_mask(cells.dims[0], cells.dims[1], cell_padding, {0.0, ratio_}, rng, cell_hidden);
+          break;
+        case Pattern::frequency:
+          patch_mask::stripe_mask(cells.dims[0], cells.dims[1], cell_padding, {ratio_, 0.0}, rng, cell_hidden);
+          break;
+        case Pattern::time_frequency:
+          patch_mask::stripe_mask(cells.dims[0], cells.dims[1], cell_padding, stripes_, rng, cell_hidden);
+          break;
+      }
 
       bool* out = hidden_data + row * length;
       for (int64_t unit = 0; unit < length; ++unit)
@@ -183,17 +236,19 @@ class PatchMask : public cloze::Corruption {
   }
 
   double ratio_;
-  bool block_;  // pattern: block, else random
+  std::string pattern_name_;
+  Pattern pattern_ = Pattern::random;
   bool fill_;   // mode: fill, else in_place
   int64_t mask_unit_;
   patch_mask::BlockShape shape_;
+  patch_mask::LineRatios stripes_;  // time_frequency: rows = frequency_ratio, cols = time_ratio
 };
 
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
   registry.add_corruption("patch_mask",
-                          "masked modelling on any grid: MAE random masking, BEiT blockwise masking, SimMIM "
-                          "in-place masking",
+                          "masked modelling on any grid: MAE random masking, BEiT blockwise masking, Audio-MAE "
+                          "time / frequency stripes, SimMIM in-place masking",
                           schema(), [](const cloze::Params& params) { return std::make_shared<PatchMask>(params); });
 }
