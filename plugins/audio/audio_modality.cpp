@@ -1,0 +1,203 @@
+// The audio modality: its parameter schema, the Modality that turns a folder
+// of recordings into normalised p x p patches of log-mel spectrograms on an
+// [n_mels/p, frames/p] grid, and the plugin entry point.
+#include <ATen/Functions.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "clip_folder.h"
+#include "cloze/error.h"
+#include "cloze/patch_preview.h"
+#include "cloze/patches.h"
+#include "cloze/picture.h"
+#include "cloze/plugin.h"
+#include "log_mel.h"
+#include "spectrogram_dataset.h"
+#include "spectrogram_stats.h"
+#include "spectrograms.h"
+
+namespace cloze::audio {
+
+namespace {
+
+constexpr int64_t max_sample_rate = 384000;
+constexpr int64_t max_n_fft = 65536;
+constexpr int64_t picture_height = 200;  // pixels a preview picture's panel is scaled up to, about
+
+Schema schema() {
+  return {
+      {"path", ParamType::string, std::string("data/spoken-digits"),
+       "a folder of recordings (.wav, .flac, .ogg), one sub-folder per label"},
+      {"sample_rate", ParamType::integer, int64_t{16000}, "Hz; recordings at another rate are resampled to it"},
+      {"n_fft", ParamType::integer, int64_t{400}, "STFT window and FFT length in samples (400 = 25 ms at 16 kHz)"},
+      {"hop", ParamType::integer, int64_t{160}, "STFT hop in samples (160 = 10 ms at 16 kHz); at most n_fft"},
+      {"n_mels", ParamType::integer, int64_t{64}, "mel bins (HTK mel scale)"},
+      {"fmin", ParamType::real, 0.0, "lowest filter edge in Hz"},
+      {"fmax", ParamType::real, 0.0, "highest filter edge in Hz; 0 = sample_rate / 2"},
+      {"frames", ParamType::integer, int64_t{96},
+       "spectrogram frames per clip: longer clips are centre-cropped, shorter ones padded with silence at the end"},
+      {"patch_size", ParamType::integer, int64_t{8}, "patch side p; must divide n_mels and frames"},
+      {"norm_pix", ParamType::boolean, false,
+       "targets are each patch normalised to zero mean, unit variance (MAE's norm_pix_loss)"},
+      {"eval_fraction", ParamType::real, 0.1,
+       "share of clips held out for eval in a folder without train/ and val/ sub-folders (fixed hash of the path)"},
+      {"max_train", ParamType::integer, int64_t{0}, "use at most this many train samples (the first ones); 0 = all"},
+      {"max_eval", ParamType::integer, int64_t{0}, "use at most this many eval samples (the first ones); 0 = all"},
+  };
+}
+
+double top_frequency(const Params& params) {
+  const double fmax = params.real("fmax");
+  return fmax == 0 ? static_cast<double>(params.integer("sample_rate")) / 2 : fmax;
+}
+
+void validate(const Params& params) {
+  const auto& path = params.string("path");
+  params.require(std::filesystem::is_directory(path), "path", path + ": no such folder");
+  const int64_t sample_rate = params.integer("sample_rate"), n_fft = params.integer("n_fft");
+  params.require(sample_rate >= 1 && sample_rate <= max_sample_rate, "sample_rate",
+                 "must be in [1, " + std::to_string(max_sample_rate) + "]");
+  params.require(n_fft >= 2 && n_fft <= max_n_fft, "n_fft", "must be in [2, " + std::to_string(max_n_fft) + "]");
+  params.require(params.integer("hop") >= 1 && params.integer("hop") <= n_fft, "hop",
+                 "must be in [1, n_fft = " + std::to_string(n_fft) + "]");
+  params.require(params.integer("n_mels") >= 1 && params.integer("n_mels") <= n_fft / 2 + 1, "n_mels",
+                 "must be in [1, n_fft / 2 + 1 = " + std::to_string(n_fft / 2 + 1) + "]");
+  const double nyquist = static_cast<double>(sample_rate) / 2;
+  params.require(params.real("fmin") >= 0 && params.real("fmin") < nyquist, "fmin",
+                 "must be in [0, sample_rate / 2 = " + to_toml(nyquist) + ")");
+  params.require(
+      params.real("fmax") == 0 || (params.real("fmax") > params.real("fmin") && params.real("fmax") <= nyquist), "fmax",
+      "must be 0 (sample_rate / 2) or in (fmin, sample_rate / 2]");
+  const int64_t patch = params.integer("patch_size");
+  params.require(patch >= 1, "patch_size", "must be at least 1");
+  params.require(params.integer("frames") >= 1, "frames", "must be at least 1");
+  params.require(params.integer("n_mels") % patch == 0, "patch_size",
+                 "must divide n_mels " + std::to_string(params.integer("n_mels")));
+  params.require(params.integer("frames") % patch == 0, "patch_size",
+                 "must divide frames " + std::to_string(params.integer("frames")));
+  const double eval_fraction = params.real("eval_fraction");
+  params.require(eval_fraction >= 0 && eval_fraction < 1, "eval_fraction", "must be in [0, 1)");
+  params.require(params.integer("max_train") >= 0, "max_train", "must be 0 (all) or more");
+  params.require(params.integer("max_eval") >= 0, "max_eval", "must be 0 (all) or more");
+}
+
+SpectrogramOptions spectrogram_options(const Params& params) {
+  SpectrogramOptions options;
+  options.mel.sample_rate = params.integer("sample_rate");
+  options.mel.n_fft = params.integer("n_fft");
+  options.mel.n_mels = params.integer("n_mels");
+  options.mel.fmin = params.real("fmin");
+  options.mel.fmax = top_frequency(params);
+  options.hop = params.integer("hop");
+  options.frames = params.integer("frames");
+  return options;
+}
+
+// A mel filter narrower than the FFT's bin spacing catches no bin and would
+// give a constant row: refused, as torchaudio warns of it.
+void require_no_empty_filter(const Params& params, const at::Tensor& filterbank) {
+  const at::Tensor empty = (filterbank.sum(1) == 0).nonzero();
+  if (empty.numel() == 0) return;
+  params.require(false, "n_mels",
+                 "mel filter " + std::to_string(empty[0][0].item<int64_t>()) +
+                     " falls between two FFT bins and catches none; use fewer mels, a larger n_fft or a higher fmin");
+}
+
+LabelledSpectrograms load(const Params& params, const LogMel& log_mel) {
+  try {
+    return read_clip_folder(params.string("path"), log_mel, params.integer("sample_rate"),
+                            params.real("eval_fraction"));
+  } catch (const Error& e) {
+    params.require(false, "path", e.what());  // names the config key the folder came from
+    throw;
+  }
+}
+
+// The first `limit` samples (all when 0), copied so the rest is freed.
+Spectrograms first(Spectrograms spectrograms, int64_t limit) {
+  if (limit == 0 || limit >= spectrograms.values.size(0)) return spectrograms;
+  return {spectrograms.values.narrow(0, 0, limit).clone(), spectrograms.labels.narrow(0, 0, limit).clone()};
+}
+
+class AudioModality final : public Modality {
+ public:
+  explicit AudioModality(const Params& params)
+      : patch_(params.integer("patch_size")),
+        n_mels_(params.integer("n_mels")),
+        frames_(params.integer("frames")),
+        norm_pix_(params.boolean("norm_pix")) {
+    validate(params);
+    const LogMel log_mel(spectrogram_options(params));
+    require_no_empty_filter(params, log_mel.filterbank());
+    LabelledSpectrograms data = load(params, log_mel);
+    data.train = first(std::move(data.train), params.integer("max_train"));
+    data.eval = first(std::move(data.eval), params.integer("max_eval"));
+    stats_ = level_stats(data.train.values);
+    for (Spectrograms* split : {&data.train, &data.eval}) split->values.sub_(stats_.mean).div_(stats_.std);
+    display_ = display_range(data.train.values);
+    class_names_ = std::move(data.class_names);
+    train_ = std::make_shared<SpectrogramDataset>(std::move(data.train), patch_);
+    eval_ = std::make_shared<SpectrogramDataset>(std::move(data.eval), patch_);
+  }
+
+  UnitSpec units() const override {
+    UnitSpec spec;
+    spec.kind = UnitKind::continuous;
+    spec.unit_dim = patch_ * patch_;
+    spec.normalize_targets = norm_pix_;
+    return spec;
+  }
+
+  Grid grid() const override { return patch_grid(n_mels_, frames_, patch_); }
+
+  std::shared_ptr<Dataset> dataset(Split split) const override { return split == Split::train ? train_ : eval_; }
+
+  std::string preview(const Batch& batch, const Corrupted& corrupted, int64_t row) const override {
+    return patch_preview(class_names_, batch, corrupted, row);
+  }
+
+  // Low mel bins are drawn at the top (write_patch_picture draws grid row 0
+  // first), upside down from the usual spectrogram plot.
+  bool write_picture(const Batch& batch, const Corrupted& corrupted, const Corrupted* reconstructed, int64_t row,
+                     const std::filesystem::path& path) const override {
+    const double low = display_.low, span = display_.high - display_.low;
+    PatchLayout layout;
+    layout.patch = patch_;
+    layout.channels = 1;
+    layout.scale = std::max<int64_t>(1, picture_height / n_mels_);
+    // Normalised values -> [0, 1]: the train split's 1st percentile black, its 99th white.
+    layout.to_display = [low, span](const at::Tensor& units) { return ((units - low) / span).clamp(0, 1); };
+    write_patch_picture(batch, corrupted, reconstructed, row, layout, path);
+    return true;
+  }
+
+ private:
+  int64_t patch_;
+  int64_t n_mels_;
+  int64_t frames_;
+  bool norm_pix_;
+  LevelStats stats_;
+  DisplayRange display_;  // in normalised units
+  std::vector<std::string> class_names_;
+  std::shared_ptr<Dataset> train_;
+  std::shared_ptr<Dataset> eval_;
+};
+
+}  // namespace
+
+}  // namespace cloze::audio
+
+CLOZE_PLUGIN(registry) {
+  registry.add_modality(
+      "audio",
+      "a folder of WAV/FLAC/OGG recordings as log-mel spectrograms cut into normalised p x p patches (Audio-MAE)",
+      cloze::audio::schema(), [](const cloze::Params& params, const cloze::ModalityContext&) {
+        return std::make_shared<cloze::audio::AudioModality>(params);
+      });
+}
