@@ -28,6 +28,7 @@ cv::Mat to_image(const at::Tensor& units, const Grid& grid, const PatchLayout& l
   cv::Mat scaled;
   cv::resize(image, scaled, cv::Size(width * static_cast<int>(layout.scale), height * static_cast<int>(layout.scale)),
              0, 0, cv::INTER_NEAREST);
+  if (layout.bottom_up) cv::flip(scaled, scaled, /*flipCode=*/0);
   return scaled;
 }
 

@@ -171,6 +171,7 @@ class AudioModality final : public Modality {
     layout.patch = patch_;
     layout.channels = 1;
     layout.scale = std::max<int64_t>(1, picture_height / n_mels_);
+    layout.bottom_up = true;  // low frequencies below, as spectrograms are read
     // Normalised values -> [0, 1]: the train split's 1st percentile black, its 99th white.
     layout.to_display = [low, span](const at::Tensor& units) { return ((units - low) / span).clamp(0, 1); };
     write_patch_picture(batch, corrupted, reconstructed, row, layout, path);

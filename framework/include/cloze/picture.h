@@ -18,6 +18,7 @@ struct PatchLayout {
   int64_t patch = 1;     // p: units are p x p x channels values (see patches.h)
   int64_t channels = 1;  // 1 (grey, spectrogram) or 3 (RGB)
   int64_t scale = 1;     // each value drawn as scale x scale pixels, so small grids stay visible
+  bool bottom_up = false;  // grid row 0 drawn at the bottom (spectrograms: low frequencies below)
   // Maps unit values [N, D] to display brightness in [0, 1] per value, undoing
   // the modality's normalisation.
   std::function<at::Tensor(const at::Tensor&)> to_display;
