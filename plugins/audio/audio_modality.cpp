@@ -141,6 +141,7 @@ class AudioModality final : public Modality {
     stats_ = level_stats(data.train.values);
     for (Spectrograms* split : {&data.train, &data.eval}) split->values.sub_(stats_.mean).div_(stats_.std);
     display_ = display_range(data.train.values);
+    value_range_ = (data.train.values.max() - data.train.values.min()).item<double>();
     class_names_ = std::move(data.class_names);
     train_ = std::make_shared<SpectrogramDataset>(std::move(data.train), patch_);
     eval_ = std::make_shared<SpectrogramDataset>(std::move(data.eval), patch_);
@@ -151,6 +152,7 @@ class AudioModality final : public Modality {
     spec.kind = UnitKind::continuous;
     spec.unit_dim = patch_ * patch_;
     spec.normalize_targets = norm_pix_;
+    spec.value_range = value_range_;
     return spec;
   }
 
@@ -185,6 +187,7 @@ class AudioModality final : public Modality {
   bool norm_pix_;
   LevelStats stats_;
   DisplayRange display_;  // in normalised units
+  double value_range_ = 0;  // max - min of the normalised train spectrograms
   std::vector<std::string> class_names_;
   std::shared_ptr<Dataset> train_;
   std::shared_ptr<Dataset> eval_;

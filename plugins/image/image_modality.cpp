@@ -125,6 +125,8 @@ class ImageModality final : public Modality {
     spec.kind = UnitKind::continuous;
     spec.unit_dim = patch_ * patch_ * channels_;
     spec.normalize_targets = norm_pix_;
+    // Pixels span [0, 1] before (x - mean) / std: 1 / std after, the widest channel's.
+    spec.value_range = 1.0 / *std::min_element(stats_.std.begin(), stats_.std.end());
     return spec;
   }
 

@@ -33,6 +33,8 @@ struct UnitSpec {
   int64_t unit_dim = 0;                // values per unit (p*p*C for patches)
   bool normalize_targets = false;      // the loss compares against each unit normalised to
                                        // zero mean and unit variance (MAE's norm_pix_loss)
+  double value_range = 0;              // max - min a value can take after the modality's
+                                       // normalisation: the peak of PSNR; 0 = unknown
 
   bool is_special(int64_t id) const;
   // Ids a corruption may draw as a random replacement: [0, vocab) less specials.
