@@ -1,0 +1,60 @@
+// The linear probe (MAE, Audio-MAE, BERT's feature-based evaluation): freeze
+// the pretrained encoder, mean-pool its units, fit a logistic-regression head
+// on the labelled train split and report accuracy on the held-out split. The
+// two baselines go through the same probe: a randomly initialised encoder
+// (encoder_features on an untrained model) and the raw inputs (raw_features).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "cloze/modality.h"
+#include "cloze/model.h"
+#include "cloze/units.h"
+
+namespace cloze {
+
+// One row per labelled sample.
+struct Features {
+  at::Tensor values;  // [S, F] float32
+  at::Tensor labels;  // [S] int64, each >= 0
+};
+
+// The encoder's output for clean (uncorrupted) samples, mean-pooled over each
+// sample's real (non-padding) units: values [S, dim], on the device of the
+// model's parameters. The samples are dataset indices 0 .. min(size,
+// max_samples) - 1, collated batch_size at a time; those labelled -1 are
+// dropped. The encoder sees each batch's own units at positions 0 .. N-1, cut
+// to the first rows-of-the-position-table units when the grid is longer (T5's
+// raw chunks are longer than its encoder inputs). Runs without gradients in
+// eval mode; the model's training mode is restored afterwards.
+Features encoder_features(DenoisingModel& model, const Dataset& data, int64_t max_samples, int64_t batch_size);
+
+// The raw inputs as features, with the same choice of samples and the same
+// label rule, on the CPU. Discrete units: a bag of ids, the count of each id
+// over the sample's real units divided by their number ([S, vocab], each row
+// sums to 1). Continuous units: the units flattened, [S, N * D], filler units
+// zeroed and rows zero-filled to the longest N seen.
+Features raw_features(const Dataset& data, const UnitSpec& units, int64_t max_samples, int64_t batch_size);
+
+struct ProbeOptions {
+  int64_t iterations = 100;  // L-BFGS iterations (full batch)
+  double l2 = 1e-4;          // weight decay on W, not on the bias
+};
+
+struct ProbeResult {
+  double accuracy = 0;  // on eval, in [0, 1]
+  int64_t train_samples = 0, eval_samples = 0;
+  int64_t classes = 0;  // 1 + the largest label in either split
+};
+
+// Multinomial logistic regression: features standardised by the train split's
+// per-feature mean and std (std 0 -> 1, applied to both splits), W and b
+// started at zero and fitted on the CPU with L-BFGS (strong Wolfe line search)
+// on mean cross-entropy + l2 * ||W||^2. Deterministic: the problem is convex
+// and the start fixed, so it takes no seed. Throws cloze::Error on an empty
+// split or features that do not line up.
+ProbeResult linear_probe(const Features& train, const Features& eval, const ProbeOptions& options = {});
+
+}  // namespace cloze
