@@ -5,6 +5,7 @@
 //   cloze plugins [--describe NAME]
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
 //   cloze preview CONFIG [--samples N] [--weights FILE] [--pictures DIR] [overrides]
+//   cloze compare SWEEP                             train, probe and report a sweep
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -13,6 +14,7 @@
 #include <optional>
 
 #include "cloze/dump.h"
+#include "compare.h"
 #include "cloze/error.h"
 #include "cloze/experiment.h"
 #include "cloze/pipeline.h"
@@ -129,6 +131,11 @@ int main(int argc, char** argv) {
   preview_command->add_option("--pictures", pictures,
                               "folder for the PNGs of image and audio samples (default: the run folder's preview/)");
 
+  std::string sweep;
+  auto* compare_command = app.add_subcommand(
+      "compare", "train every run of a sweep, probe each encoder and write report.md and report.html");
+  compare_command->add_option("sweep", sweep, "sweep TOML file (configs/compare/)")->required()->check(CLI::ExistingFile);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -139,6 +146,7 @@ int main(int argc, char** argv) {
     if (*plugins_command) return plugins(describe, registry);
     if (*corrupt_command) return corrupt(corrupt_args, batches, out, registry);
     if (*preview_command) return preview(preview_args, samples, weights, pictures, registry);
+    if (*compare_command) return cloze_cli::compare(sweep, std::filesystem::read_symlink("/proc/self/exe"), registry);
   } catch (const std::exception& e) {
     std::cerr << "cloze: " << e.what() << '\n';
     return 1;

@@ -38,6 +38,7 @@ class Pipeline {
   std::unique_ptr<Loader> loader(Split split, int64_t batch_size, int64_t first_batch = 0) const;
 
   int64_t samples(Split split) const;
+  const Dataset& dataset(Split split) const { return split == Split::train ? *train_ : *eval_; }
 
  private:
   std::shared_ptr<Modality> modality_;

@@ -1,0 +1,43 @@
+// A comparison sweep for `cloze compare`: experiments to train side by side,
+// each with its own overrides and, optionally, a grid of overrides that
+// expands into one run per combination.
+//
+//   [sweep]
+//   title = "Two objectives per modality"
+//   dir = "runs/compare-quick"          # each run trains into dir/<name>
+//   overrides = ["run.threads=0"]       # applied to every run, first
+//   probe_train = 2000                  # labelled samples the linear probe fits on
+//   probe_eval = 1000                   # and is scored on
+//
+//   [[runs]]
+//   name = "image-mae"
+//   config = "../image/mae.toml"        # relative to the sweep file
+//   overrides = ["train.steps=300"]
+//   grid = { "corruption.ratio" = [0.5, 0.75] }   # runs image-mae-ratio=0.5, image-mae-ratio=0.75
+//
+// Errors name the file and line, as experiment files do.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cloze {
+
+struct SweepRun {
+  std::string name;                    // unique in the sweep: its run folder's name
+  std::filesystem::path config;        // the experiment file, absolute
+  std::vector<std::string> overrides;  // the sweep's, then the run's, then its grid point's
+};
+
+struct Sweep {
+  std::string title;
+  std::filesystem::path dir;  // as written: relative to the working directory, like run.dir
+  int64_t probe_train = 2000, probe_eval = 1000;
+  std::vector<SweepRun> runs;  // in file order; a run's grid points in order, last key fastest
+};
+
+Sweep load_sweep(const std::filesystem::path& path);
+
+}  // namespace cloze
