@@ -28,6 +28,7 @@
 #include "cloze/params.h"
 #include "cloze/patches.h"
 #include "cloze/registry.h"
+#include "test_support.h"
 #include "mel.h"
 
 namespace {
@@ -37,47 +38,25 @@ using Catch::Matchers::Contains;
 
 constexpr double pi = 3.14159265358979323846;
 
-const cloze::Registry& registry() {
-  static const auto loaded = [] {
-    auto r = std::make_unique<cloze::Registry>();
-    r->load_default_plugins();
-    return r;
-  }();
-  return *loaded;
-}
+using test_support::registry;
 
 // A fresh folder per test case: ctest runs the cases in parallel.
-struct Fixture {
-  fs::path dir;
-
-  explicit Fixture(const std::string& name) : dir(fs::path(CLOZE_TEST_DATA_DIR) / "audio" / name) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
+struct Fixture : test_support::Fixture {
+  explicit Fixture(const std::string& name) : test_support::Fixture("audio", name) {}
 };
 
-cloze::Params audio_params(const fs::path& path, const std::vector<std::pair<std::string, cloze::Value>>& values) {
-  cloze::Params params("modality", registry().info(cloze::PluginKind::modality, "audio").schema);
-  params.set("path", path.string(), "test");
-  params.set("eval_fraction", 0.0, "test");  // every clip in train unless a case says otherwise
-  for (const auto& [name, value] : values) params.set(name, value, "test");
-  return params;
+cloze::Params audio_params(const fs::path& path, const test_support::Settings& values) {
+  test_support::Settings settings{{"path", path.string()}};
+  settings.emplace_back("eval_fraction", 0.0);  // every clip in train unless a case says otherwise
+  settings.insert(settings.end(), values.begin(), values.end());
+  return test_support::modality_params("audio", settings);
 }
 
 std::shared_ptr<cloze::Modality> make(const cloze::Params& params) {
-  return registry().make_modality("audio", params, cloze::ModalityContext{});
+  return test_support::make_modality("audio", params);
 }
 
-std::vector<int64_t> indices(int64_t count) {
-  std::vector<int64_t> all(static_cast<std::size_t>(count));
-  std::iota(all.begin(), all.end(), int64_t{0});
-  return all;
-}
-
-cloze::Batch whole(const cloze::Modality& modality, cloze::Split split) {
-  const auto dataset = modality.dataset(split);
-  return dataset->collate(indices(dataset->size()));
-}
+using test_support::whole_split;
 
 // The batch's units back as normalised spectrograms [B, n_mels, frames].
 at::Tensor spectrograms_of(const cloze::Batch& batch, int64_t patch) {
@@ -165,7 +144,7 @@ TEST_CASE("a 1000 Hz tone puts its energy in the mel bin whose triangle is highe
   Fixture f("tone");
   write_sound(f.dir / "tone.wav", tones({{1000, 0.5}}, 16000, 1.0), 16000);
   const auto modality = make(audio_params(f.dir, {}));                                          // 64 mels up to 8 kHz
-  const at::Tensor spectrogram = spectrograms_of(whole(*modality, cloze::Split::train), 8)[0];  // [64, 96]
+  const at::Tensor spectrogram = spectrograms_of(whole_split(*modality, cloze::Split::train), 8)[0];  // [64, 96]
   int64_t expected = 0;
   for (int64_t i = 1; i < 64; ++i)
     if (triangle(i, 1000, 0, 8000, 64) > triangle(expected, 1000, 0, 8000, 64)) expected = i;
@@ -189,7 +168,7 @@ TEST_CASE("a 44.1 kHz recording is resampled to match a 16 kHz one, and stereo m
   write_sound(f.dir / "c_stereo.wav", stereo, 16000, 2);
   write_sound(f.dir / "d_mean.wav", mean, 16000);
   const auto modality = make(audio_params(f.dir, {}));
-  const at::Tensor spectrograms = spectrograms_of(whole(*modality, cloze::Split::train), 8);  // sorted by name
+  const at::Tensor spectrograms = spectrograms_of(whole_split(*modality, cloze::Split::train), 8);  // sorted by name
 
   // Where the tones are (within 2 normalised units of the loudest bin), the two rates agree to 1e-3 (measured:
   // 2e-7; SRC_SINC_MEDIUM_QUALITY's noise is 121 dB down). Unresampled, the 44.1 kHz file would put its tones
@@ -212,7 +191,7 @@ TEST_CASE("clips are centre-cropped or padded with silence at the end to `frames
   write_sound(f.dir / "b_short.wav", tones({{1000, 0.5}}, 16000, 0.5), 16000);  // 1 + 8000 / 160 = 51 frames
   write_sound(f.dir / "c_silence.wav", std::vector<float>(16000, 0.0f), 16000);
   const auto modality = make(audio_params(f.dir, {}));
-  const at::Tensor spectrograms = spectrograms_of(whole(*modality, cloze::Split::train), 8);  // [3, 64, 96]
+  const at::Tensor spectrograms = spectrograms_of(whole_split(*modality, cloze::Split::train), 8);  // [3, 64, 96]
   REQUIRE(spectrograms.sizes() == at::IntArrayRef({3, 64, 96}));
   // Silence is log(0 + 1e-6) everywhere, normalised; the padding is the same value.
   const float silence = spectrograms[2].max().item<float>();
@@ -233,12 +212,12 @@ TEST_CASE("units(): continuous p*p values on an [n_mels/p, frames/p] grid, norma
   CHECK(modality->units().unit_dim == 16);
   CHECK_FALSE(modality->units().normalize_targets);
   CHECK(modality->grid().dims == std::vector<int64_t>{8, 12});
-  const auto batch = whole(*modality, cloze::Split::train);
+  const auto batch = whole_split(*modality, cloze::Split::train);
   CHECK(batch.units.sizes() == at::IntArrayRef({2, 96, 16}));
   CHECK(batch.units.scalar_type() == at::kFloat);
   CHECK(batch.padding.sizes() == at::IntArrayRef({2, 96}));
   CHECK_FALSE(batch.padding.any().item<bool>());
-  CHECK(batch.sample_ids == indices(2));
+  CHECK(batch.sample_ids == std::vector<int64_t>{0, 1});
   const at::Tensor values = batch.units.to(at::kDouble);
   CHECK(values.mean().item<double>() == Approx(0).margin(1e-4));
   CHECK(values.std(/*unbiased=*/false).item<double>() == Approx(1).margin(1e-4));
@@ -264,7 +243,7 @@ TEST_CASE("labels are the sorted sub-folder names; unreadable clips are skipped,
                                   Contains("two/text.wav (") && Contains("two/no_frames.wav (no audio frames)"));
   CHECK(modality->dataset(cloze::Split::train)->size() == 4);  // one/a, one/b, two/c, two/d
   CHECK(modality->dataset(cloze::Split::eval)->size() == 0);
-  const auto batch = whole(*modality, cloze::Split::train);
+  const auto batch = whole_split(*modality, cloze::Split::train);
   CHECK(batch.labels.equal(at::tensor(std::vector<int64_t>{0, 0, 1, 1}, at::kLong)));
   cloze::Corrupted corrupted;
   corrupted.loss_mask = at::zeros({4, batch.grid.numel()}, at::kBool);
@@ -281,7 +260,7 @@ TEST_CASE("train/ and val/ sub-folders are the splits, otherwise a fixed hash of
   write_sound(f.dir / "split" / "val" / "b" / "0.wav", tones({{900, 0.3}}, 16000, 0.3), 16000);
   const auto split = make(audio_params(f.dir / "split", {}));
   CHECK(split->dataset(cloze::Split::train)->size() == 4);
-  CHECK(whole(*split, cloze::Split::eval).labels.equal(at::tensor(std::vector<int64_t>{1}, at::kLong)));
+  CHECK(whole_split(*split, cloze::Split::eval).labels.equal(at::tensor(std::vector<int64_t>{1}, at::kLong)));
 
   for (int i = 0; i < 12; ++i)
     write_sound(f.dir / "hashed" / "x" / (std::to_string(i) + ".wav"), tones({{400.0 + 50 * i, 0.3}}, 16000, 0.3),
@@ -292,7 +271,7 @@ TEST_CASE("train/ and val/ sub-folders are the splits, otherwise a fixed hash of
   CHECK(eval > 0);
   CHECK(eval < 12);
   CHECK(first->dataset(cloze::Split::train)->size() == 12 - eval);
-  CHECK(whole(*first, cloze::Split::eval).units.equal(whole(*second, cloze::Split::eval).units));
+  CHECK(whole_split(*first, cloze::Split::eval).units.equal(whole_split(*second, cloze::Split::eval).units));
   const auto limited = make(audio_params(f.dir / "hashed", {{"max_train", int64_t{3}}}));
   CHECK(limited->dataset(cloze::Split::train)->size() == 3);
 }
@@ -344,7 +323,7 @@ TEST_CASE("write_picture writes a PNG of the panels side by side, about 200 px t
   write_sound(f.dir / "x" / "a.wav", tones({{1000, 0.5}}, 16000, 1.0), 16000);
   write_sound(f.dir / "x" / "b.wav", tones({{300, 0.5}}, 16000, 0.5), 16000);
   const auto modality = make(audio_params(f.dir, {}));
-  const auto batch = whole(*modality, cloze::Split::train);  // 64 x 96: scaled 3x to 192 x 288
+  const auto batch = whole_split(*modality, cloze::Split::train);  // 64 x 96: scaled 3x to 192 x 288
   cloze::Corrupted corrupted;
   corrupted.input = batch.units;
   corrupted.target = batch.units;

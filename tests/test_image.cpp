@@ -28,6 +28,7 @@
 #include "cloze/params.h"
 #include "cloze/patches.h"
 #include "cloze/registry.h"
+#include "test_support.h"
 
 namespace {
 
@@ -35,46 +36,24 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Bytes = std::vector<uint8_t>;
 
-const cloze::Registry& registry() {
-  static const auto loaded = [] {
-    auto r = std::make_unique<cloze::Registry>();
-    r->load_default_plugins();
-    return r;
-  }();
-  return *loaded;
-}
+using test_support::registry;
 
 // A fresh folder per test case: ctest runs the cases in parallel.
-struct Fixture {
-  fs::path dir;
-
-  explicit Fixture(const std::string& name) : dir(fs::path(CLOZE_TEST_DATA_DIR) / "image" / name) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
+struct Fixture : test_support::Fixture {
+  explicit Fixture(const std::string& name) : test_support::Fixture("image", name) {}
 };
 
-cloze::Params image_params(const fs::path& path, const std::vector<std::pair<std::string, cloze::Value>>& values) {
-  cloze::Params params("modality", registry().info(cloze::PluginKind::modality, "image").schema);
-  params.set("path", path.string(), "test");
-  for (const auto& [name, value] : values) params.set(name, value, "test");
-  return params;
+cloze::Params image_params(const fs::path& path, const test_support::Settings& values) {
+  test_support::Settings settings{{"path", path.string()}};
+  settings.insert(settings.end(), values.begin(), values.end());
+  return test_support::modality_params("image", settings);
 }
 
 std::shared_ptr<cloze::Modality> make(const cloze::Params& params) {
-  return registry().make_modality("image", params, cloze::ModalityContext{});
+  return test_support::make_modality("image", params);
 }
 
-std::vector<int64_t> indices(int64_t count) {
-  std::vector<int64_t> all(static_cast<std::size_t>(count));
-  std::iota(all.begin(), all.end(), int64_t{0});
-  return all;
-}
-
-cloze::Batch whole(const cloze::Modality& modality, cloze::Split split) {
-  const auto dataset = modality.dataset(split);
-  return dataset->collate(indices(dataset->size()));
-}
+using test_support::whole_split;
 
 // The batch's units back as pixels [B, C, H, W] in [0, 255] (normalize = "none").
 at::Tensor pixels_of(const cloze::Batch& batch, int64_t patch, int64_t channels) {
@@ -186,8 +165,8 @@ TEST_CASE("IDX: pixels and labels read back exactly, plain and gzipped alike") {
   for (const char* kind : {"plain", "gz"}) {
     INFO(kind);
     const auto modality = make(image_params(f.dir / kind, {{"normalize", std::string("none")}}));
-    const auto train = whole(*modality, cloze::Split::train);
-    const auto eval = whole(*modality, cloze::Split::eval);
+    const auto train = whole_split(*modality, cloze::Split::train);
+    const auto eval = whole_split(*modality, cloze::Split::eval);
     REQUIRE(train.size() == 6);
     REQUIRE(eval.size() == 3);
     for (const auto& [batch, count, seed] : {std::tuple{&train, 6, 0}, std::tuple{&eval, 3, 6}}) {
@@ -201,7 +180,7 @@ TEST_CASE("IDX: pixels and labels read back exactly, plain and gzipped alike") {
   }
   const auto plain = make(image_params(f.dir / "plain", {}));
   const auto gz = make(image_params(f.dir / "gz", {}));
-  CHECK(whole(*plain, cloze::Split::train).units.equal(whole(*gz, cloze::Split::train).units));
+  CHECK(whole_split(*plain, cloze::Split::train).units.equal(whole_split(*gz, cloze::Split::train).units));
 }
 
 TEST_CASE("IDX: image_size resizes, channels = 3 repeats grey, max_train and max_eval cut the splits") {
@@ -216,7 +195,7 @@ TEST_CASE("IDX: image_size resizes, channels = 3 repeats grey, max_train and max
   CHECK(modality->grid().dims == std::vector<int64_t>{2, 2});
   CHECK(modality->dataset(cloze::Split::train)->size() == 4);
   CHECK(modality->dataset(cloze::Split::eval)->size() == 2);
-  const at::Tensor pixels = pixels_of(whole(*modality, cloze::Split::train), 2, 3);  // [4, 3, 4, 4]
+  const at::Tensor pixels = pixels_of(whole_split(*modality, cloze::Split::train), 2, 3);  // [4, 3, 4, 4]
   CHECK(pixels[0][0].equal(pixels[0][1]));
   CHECK(pixels[0][0].equal(pixels[0][2]));
 }
@@ -272,7 +251,7 @@ TEST_CASE("IDX: a folder called fashion-mnist names its labels after Fashion-MNI
   write_idx_folder(f.dir / "digits", false);
   const auto fashion = make(image_params(f.dir / "fashion-mnist", {}));
   const auto digits = make(image_params(f.dir / "digits", {}));
-  const auto batch = whole(*fashion, cloze::Split::eval);  // labels 6, 7, 8
+  const auto batch = whole_split(*fashion, cloze::Split::eval);  // labels 6, 7, 8
   cloze::Corrupted corrupted;
   corrupted.loss_mask = at::zeros({3, 4}, at::kBool);
   CHECK_THAT(fashion->preview(batch, corrupted, 1), Contains("Sneaker"));
@@ -293,7 +272,7 @@ TEST_CASE("folder: labels are the sorted sub-folder names, unreadable pictures a
                                                   {"eval_fraction", 0.0}}));
   CHECK_THAT(cerr.text.str(), Contains("image: skipped 2 unreadable images in " + f.dir.string()) &&
                                   Contains("cat/empty.png") && Contains("cat/truncated.png"));
-  const auto batch = whole(*modality, cloze::Split::train);  // sorted: cat/a, cat/d, cat/e, dog/b, dog/c
+  const auto batch = whole_split(*modality, cloze::Split::train);  // sorted: cat/a, cat/d, cat/e, dog/b, dog/c
   CHECK(batch.labels.equal(at::tensor(std::vector<int64_t>{0, 0, 0, 1, 1}, at::kLong)));
   CHECK(modality->dataset(cloze::Split::eval)->size() == 0);
   cloze::Corrupted corrupted;
@@ -310,7 +289,7 @@ TEST_CASE("folder: train/ and val/ sub-folders are the splits, otherwise a fixed
   write_png(f.dir / "split" / "val" / "b" / "0.png", random_picture(8, 8, CV_8UC1));
   const auto split = make(image_params(f.dir / "split", {{"image_size", int64_t{8}}}));
   CHECK(split->dataset(cloze::Split::train)->size() == 6);
-  CHECK(whole(*split, cloze::Split::eval).labels.equal(at::tensor(std::vector<int64_t>{1}, at::kLong)));
+  CHECK(whole_split(*split, cloze::Split::eval).labels.equal(at::tensor(std::vector<int64_t>{1}, at::kLong)));
 
   write_png(f.dir / "split" / "val" / "zebra" / "0.png", random_picture(8, 8, CV_8UC1));
   CHECK_THROWS_WITH(make(image_params(f.dir / "split", {{"image_size", int64_t{8}}})),
@@ -323,7 +302,7 @@ TEST_CASE("folder: train/ and val/ sub-folders are the splits, otherwise a fixed
   CHECK(eval > 0);
   CHECK(eval < 20);
   CHECK(first->dataset(cloze::Split::train)->size() == 20 - eval);
-  CHECK(whole(*first, cloze::Split::eval).units.equal(whole(*second, cloze::Split::eval).units));
+  CHECK(whole_split(*first, cloze::Split::eval).units.equal(whole_split(*second, cloze::Split::eval).units));
 }
 
 TEST_CASE("folder: nothing readable is an error naming the folder, and a folder needs image_size") {
@@ -355,7 +334,7 @@ TEST_CASE("folder: grey and RGB channel counts, RGB order, and resize then centr
     for (int c = 0; c < 32; ++c) blocks.at<uint8_t>(r, c) = static_cast<uint8_t>((r / 2) * 16 + c / 2);
   write_png(f.dir / "blocks" / "c" / "a.png", blocks);
   const auto grey = make(image_params(f.dir / "blocks", {{"image_size", int64_t{8}}, {"normalize", std::string("none")}, {"eval_fraction", 0.0}}));
-  const at::Tensor pixels = pixels_of(whole(*grey, cloze::Split::train), 4, 1);  // [1, 1, 8, 8]
+  const at::Tensor pixels = pixels_of(whole_split(*grey, cloze::Split::train), 4, 1);  // [1, 1, 8, 8]
   REQUIRE(pixels.sizes() == at::IntArrayRef({1, 1, 8, 8}));
   for (int r = 0; r < 8; ++r)
     for (int c = 0; c < 8; ++c) REQUIRE(pixels[0][0][r][c].item<uint8_t>() == r * 16 + c + 4);
@@ -363,13 +342,13 @@ TEST_CASE("folder: grey and RGB channel counts, RGB order, and resize then centr
   write_png(f.dir / "red" / "c" / "a.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(0, 0, 255)));  // BGR
   const auto rgb = make(image_params(f.dir / "red", {{"image_size", int64_t{8}}, {"channels", int64_t{3}}, {"normalize", std::string("none")}, {"eval_fraction", 0.0}}));
   CHECK(rgb->units().unit_dim == 48);
-  const at::Tensor red = pixels_of(whole(*rgb, cloze::Split::train), 4, 3);  // [1, 3, 8, 8]
+  const at::Tensor red = pixels_of(whole_split(*rgb, cloze::Split::train), 4, 3);  // [1, 3, 8, 8]
   CHECK((red[0][0] == 255).all().item<bool>());
   CHECK((red[0][1] == 0).all().item<bool>());
   CHECK((red[0][2] == 0).all().item<bool>());
   const auto red_as_grey = make(image_params(f.dir / "red", {{"image_size", int64_t{8}}, {"eval_fraction", 0.0}}));
   CHECK(red_as_grey->units().unit_dim == 16);
-  CHECK(whole(*red_as_grey, cloze::Split::train).units.size(2) == 16);
+  CHECK(whole_split(*red_as_grey, cloze::Split::train).units.size(2) == 16);
 }
 
 TEST_CASE("normalize = dataset gives the train split per-channel mean 0 and std 1") {
@@ -379,7 +358,7 @@ TEST_CASE("normalize = dataset gives the train split per-channel mean 0 and std 
   for (const auto& [folder, channels] : {std::pair{"rgb", 3}, std::pair{"idx", 1}}) {
     INFO(folder);
     const auto modality = make(image_params(f.dir / folder, {{"image_size", int64_t{8}}, {"channels", int64_t{channels}}, {"eval_fraction", 0.0}}));
-    const at::Tensor values = whole(*modality, cloze::Split::train).units.reshape({-1, channels}).to(at::kDouble);
+    const at::Tensor values = whole_split(*modality, cloze::Split::train).units.reshape({-1, channels}).to(at::kDouble);
     const at::Tensor mean = values.mean(0), std = values.std(0, /*unbiased=*/false);
     for (int c = 0; c < channels; ++c) {
       CHECK(mean[c].item<double>() == Approx(0).margin(1e-3));
@@ -388,10 +367,10 @@ TEST_CASE("normalize = dataset gives the train split per-channel mean 0 and std 
   }
   const auto imagenet = make(image_params(f.dir / "rgb", {{"image_size", int64_t{8}}, {"channels", int64_t{3}}, {"normalize", std::string("imagenet")}, {"eval_fraction", 0.0}}));
   const auto none = make(image_params(f.dir / "rgb", {{"image_size", int64_t{8}}, {"channels", int64_t{3}}, {"normalize", std::string("none")}, {"eval_fraction", 0.0}}));
-  const at::Tensor raw = whole(*none, cloze::Split::train).units.reshape({-1, 3});
+  const at::Tensor raw = whole_split(*none, cloze::Split::train).units.reshape({-1, 3});
   const at::Tensor expected = (raw - at::tensor(std::vector<double>{0.485, 0.456, 0.406}).to(at::kFloat)) /
                               at::tensor(std::vector<double>{0.229, 0.224, 0.225}).to(at::kFloat);
-  CHECK(at::allclose(whole(*imagenet, cloze::Split::train).units.reshape({-1, 3}), expected, 1e-5, 1e-5));
+  CHECK(at::allclose(whole_split(*imagenet, cloze::Split::train).units.reshape({-1, 3}), expected, 1e-5, 1e-5));
 }
 
 TEST_CASE("units(): continuous p*p*C values, normalize_targets follows norm_pix, grid() is [S/p, S/p]") {
@@ -406,11 +385,11 @@ TEST_CASE("units(): continuous p*p*C values, normalize_targets follows norm_pix,
   CHECK_FALSE(raw->units().normalize_targets);
   CHECK(raw->units().unit_dim == 48);
   CHECK(raw->grid().dims == std::vector<int64_t>{2, 2});
-  const auto batch = whole(*raw, cloze::Split::train);
+  const auto batch = whole_split(*raw, cloze::Split::train);
   CHECK(batch.units.sizes() == at::IntArrayRef({6, 4, 48}));
   CHECK(batch.units.scalar_type() == at::kFloat);
   CHECK(batch.padding.sizes() == at::IntArrayRef({6, 4}));
-  CHECK(batch.sample_ids == indices(6));
+  CHECK(batch.sample_ids == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
   CHECK_THROWS_WITH(make(image_params(f.dir, {{"patch_size", int64_t{3}}})),
                     Contains("modality.patch_size = 3") && Contains("8"));
 }
@@ -435,7 +414,7 @@ TEST_CASE("preview: the label, the hidden count and a map of the grid") {
   Fixture f("preview");
   write_idx_folder(f.dir / "fashion-mnist", false);
   const auto modality = make(image_params(f.dir / "fashion-mnist", {}));
-  const auto batch = whole(*modality, cloze::Split::train);  // labels 0..5; grid [2, 2]
+  const auto batch = whole_split(*modality, cloze::Split::train);  // labels 0..5; grid [2, 2]
   cloze::Corrupted corrupted;
   corrupted.loss_mask = at::zeros({6, 4}, at::kBool);
   corrupted.loss_mask[1][1] = true;
@@ -447,7 +426,7 @@ TEST_CASE("write_picture writes a PNG of the panels side by side") {
   Fixture f("picture");
   write_idx_folder(f.dir, false);
   const auto modality = make(image_params(f.dir, {{"channels", int64_t{3}}}));
-  const auto batch = whole(*modality, cloze::Split::train);  // 8 x 8 images: panels scaled 14x to 112 px
+  const auto batch = whole_split(*modality, cloze::Split::train);  // 8 x 8 images: panels scaled 14x to 112 px
   cloze::Corrupted corrupted;
   corrupted.input = batch.units;
   corrupted.target = batch.units;
@@ -467,7 +446,7 @@ TEST_CASE("write_picture writes a PNG of the panels side by side") {
   CHECK(four_panels.cols >= 4 * 112);
   CHECK(four_panels.cols < 4 * 112 + 3 * 16);
   // The first panel is the original: undoing the normalisation gives back the pixels.
-  const at::Tensor original = pixels_of(whole(*make(image_params(f.dir, {{"normalize", std::string("none")}})),
+  const at::Tensor original = pixels_of(whole_split(*make(image_params(f.dir, {{"normalize", std::string("none")}})),
                                               cloze::Split::train),
                                         4, 1);
   CHECK(two_panels.at<cv::Vec3b>(14 * 3, 14 * 5)[0] == original[2][0][3][5].item<uint8_t>());

@@ -1,8 +1,6 @@
 // The sweep report: metrics.jsonl read back (garbage skipped), the table's
 // exact cells, the verdicts' winners and margins, and report.md / report.html
 // written whole, self-contained, with the pictures embedded byte for byte.
-#include <unistd.h>
-
 #include <algorithm>
 #include <boost/archive/iterators/binary_from_base64.hpp>
 #include <boost/archive/iterators/transform_width.hpp>
@@ -15,6 +13,7 @@
 
 #include "cloze/error.h"
 #include "cloze/report.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using cloze::RunResult;
@@ -22,30 +21,9 @@ using cloze::RunResult;
 namespace {
 
 // A fresh folder per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("cloze_test_report_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("report") {}
 };
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
 
 // A valid 1x1 8-bit greyscale PNG (67 bytes: its base64 ends in "=="), and
 // its base64 as Python's base64.b64encode gives it.
@@ -137,7 +115,7 @@ RunResult make_run(std::string name, std::string modality, std::string objective
 TEST_CASE("read_metrics reads the eval curve, the last eval values and the mean train speed", "[report]") {
   TempDir dir;
   const auto path = dir.path / "metrics.jsonl";
-  write_text(path,
+  test_support::write_bytes(path,
              "{\"loss\":8.3,\"masked_accuracy\":0.0,\"split\":\"eval\",\"step\":0}\n"
              "\n"
              "{\"data_wait\":0.01,\"loss\":8.0,\"lr\":0.0001,\"split\":\"train\",\"step\":10,\"units_per_s\":1000.0}\n"
@@ -169,14 +147,14 @@ TEST_CASE("read_metrics reads the eval curve, the last eval values and the mean 
 TEST_CASE("read_metrics takes psnr when the eval line has one, and refuses files without evals", "[report]") {
   TempDir dir;
   const auto path = dir.path / "metrics.jsonl";
-  write_text(path, "{\"loss\":0.2,\"psnr\":21.5,\"split\":\"eval\",\"step\":5}\n");
+  test_support::write_bytes(path, "{\"loss\":0.2,\"psnr\":21.5,\"split\":\"eval\",\"step\":5}\n");
   RunResult run;
   cloze::read_metrics(path, run);
   REQUIRE(run.psnr);
   CHECK(*run.psnr == 21.5);
   CHECK(run.units_per_s == 0);  // no train lines: left as it was
 
-  write_text(path, "{\"split\":\"train\",\"step\":10,\"units_per_s\":5}\n");
+  test_support::write_bytes(path, "{\"split\":\"train\",\"step\":10,\"units_per_s\":5}\n");
   CHECK_THROWS_WITH(cloze::read_metrics(path, run), Catch::Contains(path.string()) && Catch::Contains("no eval"));
   const auto missing = dir.path / "absent" / "metrics.jsonl";
   CHECK_THROWS_WITH(cloze::read_metrics(missing, run), Catch::Contains(missing.string()));
@@ -253,8 +231,8 @@ TEST_CASE("write_report writes report.md and a self-contained report.html", "[re
   fs::create_directories(dir.path / "preview");
   const auto grey = dir.path / "preview" / "grey.png";
   const auto rgb = dir.path / "preview" / "rgb.png";
-  write_text(grey, bytes_of(kGreyPng));
-  write_text(rgb, bytes_of(kRgbPng));
+  test_support::write_bytes(grey, bytes_of(kGreyPng));
+  test_support::write_bytes(rgb, bytes_of(kRgbPng));
 
   std::vector<RunResult> runs = {
       make_run("text-mlm", "text", "token_mask", 0.42, 0.30, 0.35),
@@ -273,7 +251,7 @@ TEST_CASE("write_report writes report.md and a self-contained report.html", "[re
   std::sort(names.begin(), names.end());
   CHECK(names == std::vector<std::string>{"preview", "report.html", "report.md"});  // no temporary left
 
-  const auto md = read_text(dir.path / "report.md");
+  const auto md = test_support::read_bytes(dir.path / "report.md");
   CHECK(md.rfind("# Sweep <1>\n", 0) == 0);
   CHECK(md.find(cloze::results_table(runs)) != std::string::npos);
   CHECK(md.find("- " + lines_of(cloze::verdicts(runs))[0] + "\n") != std::string::npos);
@@ -281,7 +259,7 @@ TEST_CASE("write_report writes report.md and a self-contained report.html", "[re
   CHECK(md.find("](preview/rgb.png)") != std::string::npos);
   CHECK(md.find("```\nif a < b && c > d: \"quoted\"\n```\n") != std::string::npos);
 
-  const auto html = read_text(dir.path / "report.html");
+  const auto html = test_support::read_bytes(dir.path / "report.html");
   CHECK(html.find("<title>Sweep &lt;1&gt;</title>") != std::string::npos);
   CHECK(count_of(html, "<svg") == 3);       // one plot per modality
   CHECK(count_of(html, "<polyline") == 5);  // one line per run

@@ -2,7 +2,6 @@
 // disk read back raw against the specification, and malformed files refused
 // with an error that names the file.
 #include <ATen/Functions.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -14,36 +13,19 @@
 
 #include "cloze/error.h"
 #include "cloze/safetensors.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using test_support::read_bytes;
+using test_support::write_bytes;
+
 // A fresh folder per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("cloze_test_safetensors_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("safetensors") {}
 };
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 uint64_t le64(const std::string& bytes) {
   uint64_t n = 0;

@@ -23,6 +23,7 @@
 #include "cloze/modality.h"
 #include "cloze/params.h"
 #include "cloze/registry.h"
+#include "test_support.h"
 
 namespace {
 
@@ -34,23 +35,11 @@ using Strings = std::vector<std::string>;
 // bytes, then the sentinels (100 by default).
 constexpr int64_t pad = 0, bos = 2, eos = 3, mask = 4, first_byte = 5, first_sentinel = 261;
 
-const cloze::Registry& registry() {
-  static const auto loaded = [] {
-    auto r = std::make_unique<cloze::Registry>();
-    r->load_default_plugins();
-    return r;
-  }();
-  return *loaded;
-}
+using test_support::registry;
 
 // A fresh folder per test case: ctest runs the cases in parallel.
-struct Fixture {
-  fs::path dir;
-
-  explicit Fixture(const std::string& name) : dir(fs::path(CLOZE_TEST_DATA_DIR) / "text" / name) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
+struct Fixture : test_support::Fixture {
+  explicit Fixture(const std::string& name) : test_support::Fixture("text", name) {}
 
   std::string write(const std::string& name, const std::string& content) const {
     const auto path = dir / name;

@@ -18,6 +18,7 @@
 #include "cloze/modality.h"
 #include "cloze/params.h"
 #include "cloze/registry.h"
+#include "test_support.h"
 
 namespace toy {
 
@@ -89,12 +90,7 @@ class Text : public cloze::Dataset {
   int64_t samples_, max_length_, vocab_;
 };
 
-// The registry with the build tree's plugins, loaded once per test program.
-inline cloze::Registry& registry() {
-  static cloze::Registry plugins;
-  if (!plugins.contains(cloze::PluginKind::corruption, "token_mask")) plugins.load_default_plugins();
-  return plugins;
-}
+using test_support::registry;
 
 // token_mask with its schema's defaults, less `values`; not yet prepared.
 inline std::shared_ptr<cloze::Corruption> token_mask(const std::map<std::string, cloze::Value>& values = {}) {

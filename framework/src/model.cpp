@@ -8,22 +8,14 @@
 #include <ATen/Functions.h>
 #include <ATen/core/grad_mode.h>
 
-#include <sstream>
-
 #include "cloze/error.h"
 #include "cloze/positions.h"
+#include "cloze/shape_text.h"
 #include "cloze/transformer.h"
 
 namespace cloze {
 
 namespace {
-
-std::string shape_of(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
 
 bool in_vocab(int64_t id, const UnitSpec& units) { return id >= 0 && id < units.vocab_size; }
 

@@ -2,9 +2,8 @@
 
 #include <ATen/Functions.h>
 
-#include <sstream>
-
 #include "cloze/error.h"
+#include "cloze/shape_text.h"
 
 namespace cloze {
 namespace {
@@ -22,11 +21,7 @@ Grid patch_grid(int64_t height, int64_t width, int64_t patch) {
 }
 
 at::Tensor patchify(const at::Tensor& planes, int64_t patch) {
-  if (planes.dim() != 4) {
-    std::ostringstream shape;
-    shape << planes.sizes();
-    throw Error("patchify: expects [B, C, H, W], got " + shape.str());
-  }
+  if (planes.dim() != 4) throw Error("patchify: expects [B, C, H, W], got " + shape_of(planes));
   const int64_t batch = planes.size(0), channels = planes.size(1);
   const Grid grid = patch_grid(planes.size(2), planes.size(3), patch);
   const int64_t rows = grid.dims[0], cols = grid.dims[1];
@@ -38,12 +33,9 @@ at::Tensor patchify(const at::Tensor& planes, int64_t patch) {
 
 at::Tensor unpatchify(const at::Tensor& patches, int64_t patch, int64_t channels, const Grid& grid) {
   if (grid.rank() != 2 || patches.dim() != 3 || patches.size(1) != grid.numel() ||
-      patches.size(2) != patch * patch * channels) {
-    std::ostringstream shape;
-    shape << patches.sizes();
-    throw Error("unpatchify: " + shape.str() + " is not [B, " + std::to_string(grid.numel()) + ", " +
+      patches.size(2) != patch * patch * channels)
+    throw Error("unpatchify: " + shape_of(patches) + " is not [B, " + std::to_string(grid.numel()) + ", " +
                 std::to_string(patch * patch * channels) + "] patches of grid " + grid.to_string());
-  }
   const int64_t batch = patches.size(0), rows = grid.dims[0], cols = grid.dims[1];
   return patches.reshape({batch, rows, cols, patch, patch, channels})
       .permute({0, 5, 1, 3, 2, 4})  // [B, C, rows, p, cols, p]

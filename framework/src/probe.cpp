@@ -9,22 +9,15 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cloze/error.h"
+#include "cloze/shape_text.h"
 
 namespace cloze {
 
 namespace {
-
-std::string shape_of(const at::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
 
 // Calls `each` on batches of dataset indices 0 .. min(size, max_samples) - 1,
 // `batch_size` at a time, keeping only the rows whose label is not -1; a batch

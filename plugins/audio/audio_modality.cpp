@@ -16,9 +16,9 @@
 #include "cloze/patch_preview.h"
 #include "cloze/patches.h"
 #include "cloze/picture.h"
+#include "cloze/plane_dataset.h"
 #include "cloze/plugin.h"
 #include "log_mel.h"
-#include "spectrogram_dataset.h"
 #include "spectrogram_stats.h"
 #include "spectrograms.h"
 
@@ -143,8 +143,11 @@ class AudioModality final : public Modality {
     display_ = display_range(data.train.values);
     value_range_ = (data.train.values.max() - data.train.values.min()).item<double>();
     class_names_ = std::move(data.class_names);
-    train_ = std::make_shared<SpectrogramDataset>(std::move(data.train), patch_);
-    eval_ = std::make_shared<SpectrogramDataset>(std::move(data.eval), patch_);
+    // Planes [S, 1, n_mels, frames]: grid row r holds mel bins [r p, (r + 1) p),
+    // row 0 the lowest; the values are normalised already.
+    const auto as_is = [](const at::Tensor& values) { return values; };
+    train_ = std::make_shared<PlaneDataset>("audio", data.train.values.unsqueeze(1), data.train.labels, patch_, as_is);
+    eval_ = std::make_shared<PlaneDataset>("audio", data.eval.values.unsqueeze(1), data.eval.labels, patch_, as_is);
   }
 
   UnitSpec units() const override {
@@ -164,8 +167,7 @@ class AudioModality final : public Modality {
     return patch_preview(class_names_, batch, corrupted, row);
   }
 
-  // Low mel bins are drawn at the top (write_patch_picture draws grid row 0
-  // first), upside down from the usual spectrogram plot.
+  // Low mel bins are drawn at the bottom, as spectrograms are read.
   bool write_picture(const Batch& batch, const Corrupted& corrupted, const Corrupted* reconstructed, int64_t row,
                      const std::filesystem::path& path) const override {
     const double low = display_.low, span = display_.high - display_.low;

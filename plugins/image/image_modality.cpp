@@ -15,10 +15,10 @@
 #include "cloze/patch_preview.h"
 #include "cloze/patches.h"
 #include "cloze/picture.h"
+#include "cloze/plane_dataset.h"
 #include "cloze/plugin.h"
 #include "folder.h"
 #include "idx.h"
-#include "image_dataset.h"
 #include "images.h"
 
 namespace cloze::image {
@@ -116,8 +116,19 @@ class ImageModality final : public Modality {
     data.eval = first(std::move(data.eval), params.integer("max_eval"));
     stats_ = stats_for(params.string("normalize"), data.train);
     class_names_ = std::move(data.class_names);
-    train_ = std::make_shared<ImageDataset>(std::move(data.train), stats_, patch_);
-    eval_ = std::make_shared<ImageDataset>(std::move(data.eval), stats_, patch_);
+    // (pixels / 255 - mean) / std per channel, as one multiply-add.
+    std::vector<double> scale, shift;
+    for (std::size_t c = 0; c < stats_.mean.size(); ++c) {
+      scale.push_back(1.0 / (255.0 * stats_.std[c]));
+      shift.push_back(stats_.mean[c] / stats_.std[c]);
+    }
+    const at::Tensor scale_planes = at::tensor(scale, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
+    const at::Tensor shift_planes = at::tensor(shift, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
+    const auto normalize = [scale_planes, shift_planes](const at::Tensor& pixels) {
+      return pixels.to(at::kFloat) * scale_planes - shift_planes;
+    };
+    train_ = std::make_shared<PlaneDataset>("image", data.train.pixels, data.train.labels, patch_, normalize);
+    eval_ = std::make_shared<PlaneDataset>("image", data.eval.pixels, data.eval.labels, patch_, normalize);
   }
 
   UnitSpec units() const override {

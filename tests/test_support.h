@@ -1,0 +1,88 @@
+// What many test programs share: the shipped plugins, loaded once, and a
+// fresh folder per test case for the fixtures a test writes.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cloze/modality.h"
+#include "cloze/params.h"
+#include "cloze/registry.h"
+
+namespace test_support {
+
+// The registry with the build tree's plugins, loaded once per test program.
+inline cloze::Registry& registry() {
+  static cloze::Registry plugins;
+  static const bool loaded = (plugins.load_default_plugins(), true);
+  static_cast<void>(loaded);
+  return plugins;
+}
+
+// An empty folder under the build's test data, one per test case (ctest runs
+// the cases in parallel): <data>/<area>/<name>.
+struct Fixture {
+  std::filesystem::path dir;
+
+  Fixture(const std::string& area, const std::string& name)
+      : dir(std::filesystem::path(CLOZE_TEST_DATA_DIR) / area / name) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+};
+
+// A fresh folder in the system's temporary folder, removed afterwards; the
+// process id keeps parallel test programs apart.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& area) {
+    static int count = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("cloze_test_" + area + "_" + std::to_string(::getpid()) + "_" + std::to_string(count++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+using Settings = std::vector<std::pair<std::string, cloze::Value>>;
+
+// A modality plugin's parameters: its schema's defaults, then `settings` in order.
+inline cloze::Params modality_params(const std::string& modality, const Settings& settings) {
+  cloze::Params params("modality", registry().info(cloze::PluginKind::modality, modality).schema);
+  for (const auto& [name, value] : settings) params.set(name, value, "test");
+  return params;
+}
+
+inline std::shared_ptr<cloze::Modality> make_modality(const std::string& modality, const cloze::Params& params) {
+  return registry().make_modality(modality, params, cloze::ModalityContext{});
+}
+
+// Every sample of a split, collated in order.
+inline cloze::Batch whole_split(const cloze::Modality& modality, cloze::Split split) {
+  const auto dataset = modality.dataset(split);
+  std::vector<int64_t> all(static_cast<std::size_t>(dataset->size()));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  return dataset->collate(all);
+}
+
+}  // namespace test_support
