@@ -32,4 +32,10 @@ Batch PlaneDataset::collate(const std::vector<int64_t>& indices) const {
   return batch;
 }
 
+void keep_first(at::Tensor& planes, at::Tensor& labels, int64_t limit) {
+  if (limit == 0 || limit >= planes.size(0)) return;
+  planes = planes.narrow(0, 0, limit).clone();
+  labels = labels.narrow(0, 0, limit).clone();
+}
+
 }  // namespace cloze

@@ -456,9 +456,9 @@ std::string markdown_report(const fs::path& dir, const std::string& title, const
 
 const char* const kStyle = R"(body { font-family: sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; font-size: 14px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; white-space: nowrap; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; }
 th { background: #f2f2f2; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 img { image-rendering: pixelated; max-width: 100%; margin: 4px; border: 1px solid #ddd; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
 )";

@@ -119,12 +119,6 @@ LabelledSpectrograms load(const Params& params, const LogMel& log_mel) {
   }
 }
 
-// The first `limit` samples (all when 0), copied so the rest is freed.
-Spectrograms first(Spectrograms spectrograms, int64_t limit) {
-  if (limit == 0 || limit >= spectrograms.values.size(0)) return spectrograms;
-  return {spectrograms.values.narrow(0, 0, limit).clone(), spectrograms.labels.narrow(0, 0, limit).clone()};
-}
-
 class AudioModality final : public Modality {
  public:
   explicit AudioModality(const Params& params)
@@ -136,8 +130,8 @@ class AudioModality final : public Modality {
     const LogMel log_mel(spectrogram_options(params));
     require_no_empty_filter(params, log_mel.filterbank());
     LabelledSpectrograms data = load(params, log_mel);
-    data.train = first(std::move(data.train), params.integer("max_train"));
-    data.eval = first(std::move(data.eval), params.integer("max_eval"));
+    keep_first(data.train.values, data.train.labels, params.integer("max_train"));
+    keep_first(data.eval.values, data.eval.labels, params.integer("max_eval"));
     stats_ = level_stats(data.train.values);
     for (Spectrograms* split : {&data.train, &data.eval}) split->values.sub_(stats_.mean).div_(stats_.std);
     display_ = display_range(data.train.values);

@@ -88,12 +88,6 @@ LabelledImages load(const Params& params) {
   }
 }
 
-// The first `limit` samples (all when 0), copied so the rest is freed.
-Images first(Images images, int64_t limit) {
-  if (limit == 0 || limit >= images.pixels.size(0)) return images;
-  return {images.pixels.narrow(0, 0, limit).clone(), images.labels.narrow(0, 0, limit).clone()};
-}
-
 ChannelStats stats_for(const std::string& normalize, const Images& train) {
   const int64_t channels = train.pixels.size(1);
   if (normalize == "dataset") return dataset_stats(train.pixels);
@@ -112,8 +106,8 @@ class ImageModality final : public Modality {
     side_ = data.train.pixels.size(2);
     params.require(side_ % patch_ == 0, "patch_size",
                    "must divide the images' side " + std::to_string(side_) + " (their own size; image_size = 0)");
-    data.train = first(std::move(data.train), params.integer("max_train"));
-    data.eval = first(std::move(data.eval), params.integer("max_eval"));
+    keep_first(data.train.pixels, data.train.labels, params.integer("max_train"));
+    keep_first(data.eval.pixels, data.eval.labels, params.integer("max_eval"));
     stats_ = stats_for(params.string("normalize"), data.train);
     class_names_ = std::move(data.class_names);
     // (pixels / 255 - mean) / std per channel, as one multiply-add.

@@ -39,4 +39,8 @@ class PlaneDataset final : public Dataset {
   Normalize normalize_;
 };
 
+// Cuts a split to its first `limit` samples (all when 0), copying them so the
+// rest is freed: the max_train / max_eval of modalities that decode up front.
+void keep_first(at::Tensor& planes, at::Tensor& labels, int64_t limit);
+
 }  // namespace cloze
