@@ -42,8 +42,6 @@ Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
   eval_ = modality_->dataset(Split::eval);
 }
 
-int64_t Pipeline::samples(Split split) const { return (split == Split::train ? train_ : eval_)->size(); }
-
 std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch) const {
   LoaderOptions options = LoaderOptions::from(loader_params_, batch_size);
   if (split == Split::eval) options.shuffle = false;

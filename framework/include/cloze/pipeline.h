@@ -37,8 +37,8 @@ class Pipeline {
   // eval split is never shuffled, so its first batches are the same each time.
   std::unique_ptr<Loader> loader(Split split, int64_t batch_size, int64_t first_batch = 0) const;
 
-  int64_t samples(Split split) const;
   const Dataset& dataset(Split split) const { return split == Split::train ? *train_ : *eval_; }
+  int64_t samples(Split split) const { return dataset(split).size(); }
 
  private:
   std::shared_ptr<Modality> modality_;
