@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/core/Tensor.h>
+#include <malloc.h>
 #include <sched.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -78,6 +79,19 @@ AutocastGuard::~AutocastGuard() {
   at::autocast::set_enabled(false);
 #endif
   at::autocast::clear_cache();
+}
+
+}  // namespace cloze
+
+namespace cloze {
+
+void keep_freed_host_memory() {
+#ifdef __GLIBC__
+  // Blocks up to glibc's largest mmap threshold (32 MiB on 64-bit) come from
+  // the heap, and the heap is not trimmed below 1 GiB of free space.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }
 
 }  // namespace cloze

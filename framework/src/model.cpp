@@ -8,6 +8,7 @@
 #include <ATen/Functions.h>
 #include <ATen/core/grad_mode.h>
 
+#include "cloze/embedding_lookup.h"
 #include "cloze/error.h"
 #include "cloze/positions.h"
 #include "cloze/shape_text.h"
@@ -183,7 +184,7 @@ at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
   if (corrupted.input_padding.defined() && corrupted.input_padding.sizes() != batch_shape)
     throw Error("model: input_padding is " + shape_of(corrupted.input_padding) + ", input is " + shape_of(input));
 
-  at::Tensor x = discrete ? token_embed_->forward(input) : unit_proj_->forward(input);  // [B, N, dim]
+  at::Tensor x = discrete ? embedding_lookup(token_embed_->weight, input) : linear(unit_proj_, input);  // [B, N, dim]
   if (corrupted.input_masked.defined()) {
     if (!mask_embed_.defined())
       throw Error("model: input_masked asks for a mask embedding, which only a model built for continuous units in "
@@ -192,7 +193,7 @@ at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
       throw Error("model: input_masked is " + shape_of(corrupted.input_masked) + ", input is " + shape_of(input));
     x = at::where(corrupted.input_masked.unsqueeze(-1), mask_embed_.to(x.scalar_type()), x);
   }
-  x = embed_dropout_->forward(x + pos_embed_->forward(corrupted.input_positions));
+  x = embed_dropout_->forward(x + embedding_lookup(pos_embed_->weight, corrupted.input_positions));
   // One mask for every block; no padding given means every key is real.
   const at::Tensor mask = corrupted.input_padding.defined() ? key_padding_mask(corrupted.input_padding) : at::Tensor();
   for (const auto& block : *blocks_) x = block->as<TransformerBlock>()->forward(x, mask);
@@ -217,8 +218,8 @@ at::Tensor DenoisingModelImpl::decode(const at::Tensor& decoder_input, const at:
                 std::to_string(max_length) + " of max_target_length");
 
   const at::Tensor positions = at::arange(length, decoder_input.options().dtype(at::kLong));  // [N_t]
-  at::Tensor x = embed_dropout_->forward(token_embed_->forward(decoder_input) +
-                                         decoder_pos_embed_->forward(positions));  // [B, N_t, dim]
+  at::Tensor x = embed_dropout_->forward(embedding_lookup(token_embed_->weight, decoder_input) +
+                                         embedding_lookup(decoder_pos_embed_->weight, positions));  // [B, N_t, dim]
   const at::Tensor memory_mask = input_padding.defined() ? key_padding_mask(input_padding) : at::Tensor();
   for (const auto& block : *decoder_blocks_) x = block->as<DecoderBlock>()->forward(x, memory, memory_mask);
   return decoder_norm_->forward(x);
@@ -248,7 +249,7 @@ at::Tensor DenoisingModelImpl::fill(const at::Tensor& memory, const Corrupted& c
   const at::Tensor slot = at::full({batch, grid + 1}, kept, ids)
                               .scatter_(1, destination, at::arange(kept, ids).expand({batch, kept}))
                               .narrow(1, 0, grid);  // [B, N]
-  const at::Tensor embedded = decoder_embed_->forward(memory);  // [B, K, decoder_dim]
+  const at::Tensor embedded = linear(decoder_embed_, memory);  // [B, K, decoder_dim]
   const int64_t width = embedded.size(2);
   const at::Tensor mask = decoder_mask_embed_.to(embedded.scalar_type()).expand({batch, 1, width});
   at::Tensor x = at::cat({embedded, mask}, 1).gather(1, slot.unsqueeze(-1).expand({batch, grid, width}));
@@ -301,9 +302,9 @@ at::Tensor DenoisingModelImpl::generate(const Corrupted& corrupted, int64_t max_
 }
 
 at::Tensor DenoisingModelImpl::head(const at::Tensor& hidden) {
-  if (units_.kind == UnitKind::continuous) return head_out_->forward(hidden);  // [M, D]
-  at::Tensor h = head_norm_->forward(at::gelu(head_dense_->forward(hidden)));
-  if (head_out_) return head_out_->forward(h);  // [M, V]
+  if (units_.kind == UnitKind::continuous) return linear(head_out_, hidden);  // [M, D]
+  at::Tensor h = head_norm_->forward(at::gelu(linear(head_dense_, hidden)));
+  if (head_out_) return linear(head_out_, h);  // [M, V]
   // The output layer is the input embedding itself (tied, as in BERT), not a copy.
   return at::linear(h, token_embed_->weight, head_bias_);  // [M, V]
 }

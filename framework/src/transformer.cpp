@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cloze/cpu_attention.h"
 #include "cloze/error.h"
 
 namespace cloze {
@@ -16,13 +17,17 @@ namespace {
 
 int64_t mlp_width(int64_t dim, double mlp_ratio) { return static_cast<int64_t>(static_cast<double>(dim) * mlp_ratio); }
 
-at::Tensor mlp(torch::nn::Linear& fc1, torch::nn::Linear& fc2, const at::Tensor& x) {
-  return fc2->forward(at::gelu(fc1->forward(x)));  // [B, N, dim]
+at::Tensor mlp(const torch::nn::Linear& fc1, const torch::nn::Linear& fc2, const at::Tensor& x) {
+  return linear(fc2, at::gelu(linear(fc1, x)));  // [B, N, dim]
 }
 
 torch::nn::LayerNorm layer_norm(int64_t dim) { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})); }
 
 }  // namespace
+
+at::Tensor linear(const torch::nn::Linear& layer, const at::Tensor& x) {
+  return at::linear(x, layer->weight, layer->bias);
+}
 
 at::Tensor key_padding_mask(const at::Tensor& padding) {
   // A sample that is filler from end to end would leave its queries nothing to
@@ -52,14 +57,14 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, b
   if (!qkv_) throw Error("attention: a cross-attention layer needs the memory it attends to");
   const int64_t dim = x.size(2);
   // [B, N, 3*dim] -> three [B, heads, N, head_dim] views, no copy.
-  const std::vector<at::Tensor> qkv = qkv_->forward(x).split(dim, /*dim=*/2);
-  return attend(split_heads(qkv[0]), split_heads(qkv[1]), split_heads(qkv[2]), mask, causal);
+  const std::vector<at::Tensor> qkv = linear(qkv_, x).split(dim, /*dim=*/2);
+  return attend(qkv[0], qkv[1], qkv[2], mask, causal);
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask) {
   if (!q_) throw Error("attention: a self-attention layer attends to its own input, not to a memory");
-  const std::vector<at::Tensor> kv = kv_->forward(memory).split(x.size(2), /*dim=*/2);  // 2 x [B, S, dim]
-  return attend(split_heads(q_->forward(x)), split_heads(kv[0]), split_heads(kv[1]), memory_mask, /*causal=*/false);
+  const std::vector<at::Tensor> kv = linear(kv_, memory).split(x.size(2), /*dim=*/2);  // 2 x [B, S, dim]
+  return attend(linear(q_, x), kv[0], kv[1], memory_mask, /*causal=*/false);
 }
 
 at::Tensor AttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
@@ -68,17 +73,18 @@ at::Tensor AttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const
   // needs both, since decoder padding is never seen by a real position.
   if (causal && mask.defined()) throw Error("attention: a causal attention takes no padding mask");
   const double dropout_p = is_training() ? dropout_ : 0.0;
+  if (cpu_attention_applies(q, k, v, dropout_p)) return linear(proj_, cpu_attention(q, k, v, heads_, mask, causal));
   c10::optional<at::Tensor> attn_mask;
   if (mask.defined()) attn_mask = mask;
 #if TORCH_VERSION_MAJOR >= 2
-  at::Tensor out = at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, causal);
+  at::Tensor out = at::scaled_dot_product_attention(split_heads(q), split_heads(k), split_heads(v), attn_mask,
+                                                    dropout_p, causal);
 #else
-  at::Tensor out = std::get<0>(
-      at::_scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, /*need_attn_weights=*/false, causal));
+  at::Tensor out = std::get<0>(at::_scaled_dot_product_attention(
+      split_heads(q), split_heads(k), split_heads(v), attn_mask, dropout_p, /*need_attn_weights=*/false, causal));
 #endif
   // [B, heads, N, head_dim] -> [B, N, dim]
-  const int64_t batch = q.size(0), length = q.size(2);
-  return proj_->forward(out.transpose(1, 2).reshape({batch, length, -1}));
+  return linear(proj_, out.transpose(1, 2).reshape({q.size(0), q.size(1), -1}));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads, double mlp_ratio, double dropout) {

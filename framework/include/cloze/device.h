@@ -19,6 +19,12 @@ Corrupted to_device(const Corrupted& corrupted, const c10::Device& device);
 // Sets the intra-op thread count; 0 = the cores available to this process.
 int set_threads(int64_t requested);
 
+// Keeps freed host memory in the process for reuse instead of handing large
+// blocks back to the kernel at once, as glibc does by default: every step
+// frees and reallocates the same activations, and memory that comes back from
+// the kernel is faulted in and zeroed page by page. Call once, before training.
+void keep_freed_host_memory();
+
 // bf16 autocast for the lifetime of the guard when `enabled` and on CUDA.
 class AutocastGuard {
  public:

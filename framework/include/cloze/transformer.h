@@ -17,6 +17,12 @@
 
 namespace cloze {
 
+// `layer` applied to x ([..., in] -> [..., out]) through ATen's linear, which
+// folds a contiguous [B, N, in] input into one GEMM with the bias added in
+// it (addmm). The C++ frontend's Linear::forward runs matmul and then adds the
+// bias in a second pass over the output, and once more in backward.
+at::Tensor linear(const torch::nn::Linear& layer, const at::Tensor& x);
+
 // The attention mask for `padding` ([B, N] bool, true = filler): [B, 1, 1, N]
 // bool, true = this key may be attended to, which is what both LibTorch 1.13's
 // and 2.x's attention kernels read. A row that is all filler keeps its keys, so
@@ -41,7 +47,9 @@ class AttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask);  // [B, N, dim]
 
  private:
-  // q: [B, heads, N, head_dim], k and v: [B, heads, S, head_dim] -> [B, N, dim]
+  // q: [B, N, dim], k and v: [B, S, dim], heads side by side -> [B, N, dim].
+  // Float32 on the CPU without attention dropout runs cloze's own kernel
+  // (cpu_attention.h), everything else LibTorch's.
   at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                     bool causal);
   // [B, N, heads * head_dim] -> [B, heads, N, head_dim], a view

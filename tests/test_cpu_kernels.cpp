@@ -1,0 +1,126 @@
+// cloze's CPU kernels against LibTorch's own: attention (the same values and
+// gradients with padding, causal masks, cross-attention and heads read from a
+// fused projection) and embedding lookups (the same gradient with repeated
+// indices); both give the same bits with any thread count.
+#include <ATen/Functions.h>
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <catch2/catch.hpp>
+#include <tuple>
+#include <vector>
+
+#include "cloze/cpu_attention.h"
+#include "cloze/embedding_lookup.h"
+#include "cloze/transformer.h"
+
+namespace {
+
+// LibTorch's kernel on [B, heads, N, head_dim] views, back to [B, N, D].
+at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads,
+                               const at::Tensor& mask, bool causal) {
+  const auto split = [heads](const at::Tensor& x) {
+    return x.reshape({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
+  };
+  c10::optional<at::Tensor> attn_mask;
+  if (mask.defined()) attn_mask = mask;
+#if TORCH_VERSION_MAJOR >= 2
+  const at::Tensor out = at::scaled_dot_product_attention(split(q), split(k), split(v), attn_mask, 0.0, causal);
+#else
+  const at::Tensor out =
+      std::get<0>(at::_scaled_dot_product_attention(split(q), split(k), split(v), attn_mask, 0.0, false, causal));
+#endif
+  return out.transpose(1, 2).reshape({q.size(0), q.size(1), q.size(2)});
+}
+
+struct Case {
+  int64_t batch, queries, keys, width, heads;
+  bool padded, causal;
+};
+
+// Forward and backward of both kernels on q, k, v sliced out of one fused
+// projection (as self-attention hands them over); returns the largest
+// difference of the outputs and of each input's gradient.
+double largest_difference(const Case& c) {
+  at::manual_seed(7);
+  const at::Tensor fused_q = at::randn({c.batch, c.queries, 3 * c.width});
+  const at::Tensor fused_kv = at::randn({c.batch, c.keys, 3 * c.width});
+  at::Tensor mask;
+  if (c.padded) {
+    at::Tensor padding = at::zeros({c.batch, c.keys}, at::kBool);
+    padding.index_put_({0, at::indexing::Slice(c.keys - 3, at::indexing::None)}, true);
+    mask = cloze::key_padding_mask(padding);
+  }
+  const at::Tensor grad_out = at::randn({c.batch, c.queries, c.width});
+  std::vector<at::Tensor> results;
+  for (bool ours : {true, false}) {
+    const at::Tensor a = fused_q.clone().requires_grad_(true), b = fused_kv.clone().requires_grad_(true);
+    const at::Tensor q = a.narrow(2, 0, c.width), k = b.narrow(2, c.width, c.width), v = b.narrow(2, 2 * c.width, c.width);
+    const at::Tensor out = ours ? cloze::cpu_attention(q, k, v, c.heads, mask, c.causal)
+                                : reference_attention(q, k, v, c.heads, mask, c.causal);
+    out.backward(grad_out);
+    results.insert(results.end(), {out.detach(), a.grad(), b.grad()});
+  }
+  double largest = 0;
+  for (std::size_t i = 0; i < 3; ++i) largest = std::max(largest, (results[i] - results[i + 3]).abs().max().item<double>());
+  return largest;
+}
+
+}  // namespace
+
+TEST_CASE("cpu attention matches LibTorch's values and gradients", "[attention]") {
+  const auto [name, c] = GENERATE(table<const char*, Case>({
+      {"self-attention", Case{3, 9, 9, 16, 4, false, false}},
+      {"padded keys", Case{3, 9, 9, 16, 2, true, false}},
+      {"causal", Case{2, 7, 7, 12, 3, false, true}},
+      {"cross-attention, more keys than queries", Case{2, 5, 11, 16, 4, true, false}},
+      {"one head", Case{2, 6, 6, 8, 1, false, false}},
+  }));
+  INFO(name);
+  CHECK(largest_difference(c) < 1e-5);
+}
+
+TEST_CASE("cpu attention gives the same bits with one thread and with several", "[attention]") {
+  at::manual_seed(3);
+  const at::Tensor qkv = at::randn({4, 16, 3 * 32});
+  const auto run = [&](int threads) {
+    at::set_num_threads(threads);
+    return cloze::cpu_attention(qkv.narrow(2, 0, 32), qkv.narrow(2, 32, 32), qkv.narrow(2, 64, 32), 4, at::Tensor(),
+                                false);
+  };
+  const at::Tensor one = run(1), several = run(2);
+  at::set_num_threads(1);
+  CHECK(at::equal(one, several));
+}
+
+TEST_CASE("cpu attention refuses what it does not compute", "[attention]") {
+  const at::Tensor x = at::randn({2, 4, 8});
+  CHECK(cloze::cpu_attention_applies(x, x, x, 0.0));
+  CHECK_FALSE(cloze::cpu_attention_applies(x, x, x, 0.1));                     // attention dropout
+  CHECK_FALSE(cloze::cpu_attention_applies(x.to(at::kDouble), x, x, 0.0));    // not float32
+  CHECK_FALSE(cloze::cpu_attention_applies(x.transpose(1, 2), x, x, 0.0));    // rows not contiguous
+  CHECK_THROWS_WITH(cloze::cpu_attention(x, x, x, 3, at::Tensor(), false), Catch::Contains("3 heads"));
+  CHECK_THROWS_WITH(cloze::cpu_attention(x, x, x, 2, at::ones({2, 5}, at::kBool), false),
+                    Catch::Contains("key_mask"));
+}
+
+TEST_CASE("embedding lookups give LibTorch's rows and gradient, the same with any thread count", "[embedding]") {
+  at::manual_seed(5);
+  const at::Tensor table = at::randn({10, 6});
+  const at::Tensor indices = at::randint(10, {4, 9}, at::kLong);  // repeats, as tokens and positions do
+  const at::Tensor grad_out = at::randn({4, 9, 6});
+  const auto gradient = [&](bool ours, int threads) {
+    at::set_num_threads(threads);
+    const at::Tensor weight = table.clone().requires_grad_(true);
+    const at::Tensor rows = ours ? cloze::embedding_lookup(weight, indices) : at::embedding(weight, indices);
+    CHECK(at::equal(rows.detach(), table.index_select(0, indices.reshape({-1})).view({4, 9, 6})));
+    rows.backward(grad_out);
+    return weight.grad();
+  };
+  const at::Tensor reference = gradient(false, 1), one = gradient(true, 1), several = gradient(true, 2);
+  at::set_num_threads(1);
+  CHECK((one - reference).abs().max().item<double>() < 1e-5);
+  CHECK(at::equal(one, several));
+  // A table that learns nothing (fixed sin-cos positions) takes LibTorch's path.
+  CHECK_FALSE(cloze::embedding_lookup(table, indices).requires_grad());
+}
