@@ -1,8 +1,6 @@
 #include "cloze/trainer.h"
 
 #include <ATen/core/Tensor.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
 #include <chrono>
@@ -18,92 +16,13 @@
 #include "cloze/metrics.h"
 #include "cloze/model.h"
 #include "cloze/pipeline.h"
-#include "cloze/weights.h"
 #include "cloze/schedule.h"
+#include "cloze/train_step.h"
+#include "cloze/weights.h"
 
 namespace cloze {
 
-Schema train_schema() {
-  return {
-      {"steps", ParamType::integer, int64_t{1000}, "optimizer steps"},
-      {"batch_size", ParamType::integer, int64_t{32}, "samples per micro-batch"},
-      {"accumulate", ParamType::integer, int64_t{1}, "micro-batches per optimizer step"},
-      {"lr", ParamType::real, 5e-4, "peak learning rate"},
-      {"warmup_steps", ParamType::integer, int64_t{100}, "linear warmup from 0 to lr"},
-      {"decay", ParamType::string, std::string("cosine"), "after warmup: cosine, linear or constant"},
-      {"min_lr_ratio", ParamType::real, 0.1, "final lr as a fraction of lr"},
-      {"weight_decay", ParamType::real, 0.01, "AdamW decay; never applied to norms and biases"},
-      {"beta1", ParamType::real, 0.9, "AdamW beta1"},
-      {"beta2", ParamType::real, 0.98, "AdamW beta2"},
-      {"eps", ParamType::real, 1e-6, "AdamW epsilon"},
-      {"grad_clip", ParamType::real, 1.0, "max global gradient norm; 0 = no clipping"},
-      {"log_every", ParamType::integer, int64_t{10}, "steps between metrics lines"},
-      {"checkpoint_every", ParamType::integer, int64_t{0}, "steps between checkpoints; 0 = at the end only"},
-      {"keep_checkpoints", ParamType::integer, int64_t{2}, "newest checkpoints kept"},
-  };
-}
-
-Schema eval_schema() {
-  return {
-      {"every", ParamType::integer, int64_t{100}, "steps between evals on the held-out split (and at 0 and the end)"},
-      {"batches", ParamType::integer, int64_t{8}, "held-out batches per eval, the same ones each time"},
-  };
-}
-
 namespace {
-
-struct TrainOptions {
-  int64_t steps, batch_size, accumulate, warmup_steps, log_every, checkpoint_every, keep_checkpoints;
-  double lr, min_lr_ratio, weight_decay, beta1, beta2, eps, grad_clip;
-  std::string decay;
-  int64_t eval_every, eval_batches;
-
-  static TrainOptions from(const Params& t, const Params& e) {
-    TrainOptions o{t.integer("steps"),       t.integer("batch_size"),       t.integer("accumulate"),
-                   t.integer("warmup_steps"), t.integer("log_every"),        t.integer("checkpoint_every"),
-                   t.integer("keep_checkpoints"), t.real("lr"),              t.real("min_lr_ratio"),
-                   t.real("weight_decay"),    t.real("beta1"),               t.real("beta2"),
-                   t.real("eps"),             t.real("grad_clip"),           t.string("decay"),
-                   e.integer("every"),        e.integer("batches")};
-    t.require(o.steps >= 0, "steps", "must be >= 0");
-    t.require(o.batch_size >= 1, "batch_size", "must be >= 1");
-    t.require(o.accumulate >= 1, "accumulate", "must be >= 1");
-    t.require(o.lr > 0, "lr", "must be > 0");
-    t.require(o.warmup_steps >= 0, "warmup_steps", "must be >= 0");
-    t.require(o.decay == "cosine" || o.decay == "linear" || o.decay == "constant", "decay",
-              "expected cosine, linear or constant");
-    t.require(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1, "min_lr_ratio", "must be in [0, 1]");
-    t.require(o.weight_decay >= 0, "weight_decay", "must be >= 0");
-    t.require(o.beta1 >= 0 && o.beta1 < 1, "beta1", "must be in [0, 1)");
-    t.require(o.beta2 >= 0 && o.beta2 < 1, "beta2", "must be in [0, 1)");
-    t.require(o.eps > 0, "eps", "must be > 0");
-    t.require(o.grad_clip >= 0, "grad_clip", "must be >= 0");
-    t.require(o.log_every >= 1, "log_every", "must be >= 1");
-    t.require(o.checkpoint_every >= 0, "checkpoint_every", "must be >= 0");
-    t.require(o.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1");
-    e.require(o.eval_every >= 1, "every", "must be >= 1");
-    e.require(o.eval_batches >= 1, "batches", "must be >= 1");
-    return o;
-  }
-};
-
-// AdamW with two groups: weight decay on matrices, none on norms, biases and
-// mask embeddings (every parameter of rank < 2), as BERT and MAE train. Fixed
-// parameters (sin-cos positions) are not optimised at all.
-std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& o) {
-  std::vector<at::Tensor> decayed, not_decayed;
-  for (auto& parameter : model->parameters())
-    if (parameter.requires_grad()) (parameter.dim() >= 2 ? decayed : not_decayed).push_back(parameter);
-  auto group_options = [&](double decay) {
-    auto options = std::make_unique<torch::optim::AdamWOptions>(o.lr);
-    options->betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(decay);
-    return options;
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, group_options(o.weight_decay));
-  groups.emplace_back(not_decayed, group_options(0.0));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o.lr));
-}
 
 struct EvalResult {
   double loss = 0, accuracy = 0;
@@ -197,6 +116,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
   const c10::Device device = resolve_device(run.string("device"));
   const bool bf16 = run.boolean("bf16");
   const int threads = set_threads(run.integer("threads"));
+  keep_freed_host_memory();
   const auto seed = static_cast<uint64_t>(run.integer("seed"));
   torch::manual_seed(seed);
 
@@ -205,6 +125,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
   DenoisingModel model = build_model(experiment, pipeline);
   model->to(device);
   auto optimizer = make_optimizer(model, options);
+  TrainStep train_step(model, *optimizer, units, options, device, bf16);
   const LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.decay, options.min_lr_ratio};
 
   const std::filesystem::path run_dir = run.string("dir");
@@ -256,24 +177,14 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
 
   for (int64_t step = state.step; step < options.steps; ++step) {
     const double lr = schedule.at(step);
-    for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    optimizer->zero_grad();
-    for (int64_t micro = 0; micro < options.accumulate; ++micro) {
+    const auto losses = train_step.run(lr, [&] {
       const auto wait_start = clock::now();
       LoadedBatch item = loader->next();
       interval_wait += std::chrono::duration<double>(clock::now() - wait_start).count();
-      const Corrupted batch = to_device(item.corrupted, device);
       interval_units += item.batch.padding.numel() - item.batch.padding.sum().item<int64_t>();
-      MaskedLoss loss;
-      {
-        AutocastGuard autocast(device, bf16);
-        loss = masked_loss(model->forward(batch), batch, units);
-      }
-      (loss.loss / static_cast<double>(options.accumulate)).backward();
-      interval.add(loss);
-    }
-    if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.grad_clip);
-    optimizer->step();
+      return std::move(item.corrupted);
+    });
+    for (const auto& loss : losses) interval.add(loss);
     state.step = step + 1;
     state.next_batch = loader->next_index();
 

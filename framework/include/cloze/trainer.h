@@ -6,14 +6,11 @@
 #include <filesystem>
 
 #include "cloze/experiment.h"
+#include "cloze/train_step.h"  // the [train] and [eval] schemas
 #include "cloze/params.h"
 #include "cloze/registry.h"
 
 namespace cloze {
-
-// [train] and [eval] sections.
-Schema train_schema();
-Schema eval_schema();
 
 struct TrainSummary {
   int64_t steps = 0;

@@ -1,0 +1,62 @@
+// One optimizer step of the shared training loop, on its own so that the
+// trainer and the benchmarks run the same code: what tools/bench times is
+// what `cloze train` does.
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/corrupted.h"
+#include "cloze/loss.h"
+#include "cloze/model.h"
+#include "cloze/params.h"
+#include "cloze/units.h"
+
+namespace cloze {
+
+// [train] and [eval] sections.
+Schema train_schema();
+Schema eval_schema();
+
+struct TrainOptions {
+  int64_t steps, batch_size, accumulate, warmup_steps, log_every, checkpoint_every, keep_checkpoints;
+  double lr, min_lr_ratio, weight_decay, beta1, beta2, eps, grad_clip;
+  std::string decay;
+  int64_t eval_every, eval_batches;
+
+  // Reads and validates [train] and [eval], naming the key at fault.
+  static TrainOptions from(const Params& train, const Params& eval);
+};
+
+// AdamW with two groups: weight decay on matrices, none on norms, biases and
+// mask embeddings (every parameter of rank < 2), as BERT and MAE train. Fixed
+// parameters (sin-cos positions) are not optimised at all.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& options);
+
+class TrainStep {
+ public:
+  TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitSpec units, const TrainOptions& options,
+            c10::Device device, bool bf16);
+
+  // Sets the learning rate, then for each of the `accumulate` micro-batches
+  // that `next_micro_batch` hands over: to the device, forward, masked loss,
+  // backward; then clips the gradient norm and takes the AdamW step. Returns
+  // each micro-batch's loss; nothing is read back to the host.
+  std::vector<MaskedLoss> run(double lr, const std::function<Corrupted()>& next_micro_batch);
+
+ private:
+  DenoisingModel model_;
+  torch::optim::AdamW& optimizer_;
+  UnitSpec units_;
+  int64_t accumulate_;
+  double grad_clip_;
+  c10::Device device_;
+  bool bf16_;
+};
+
+}  // namespace cloze
