@@ -35,16 +35,17 @@ at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const a
 
 struct Case {
   int64_t batch, queries, keys, width, heads;
-  bool padded, causal;
+  bool padded, causal, cross;
 };
 
-// Forward and backward of both kernels on q, k, v sliced out of one fused
-// projection (as self-attention hands them over); returns the largest
-// difference of the outputs and of each input's gradient.
+// Forward and backward of both kernels, on the fused qkv projection
+// (self-attention) or on q and the fused kv (cross-attention), as the model
+// hands them over; returns the largest difference of the outputs and of each
+// input's gradient.
 double largest_difference(const Case& c) {
   at::manual_seed(7);
-  const at::Tensor fused_q = at::randn({c.batch, c.queries, 3 * c.width});
-  const at::Tensor fused_kv = at::randn({c.batch, c.keys, 3 * c.width});
+  const at::Tensor first = at::randn({c.batch, c.queries, (c.cross ? 1 : 3) * c.width});
+  const at::Tensor second = at::randn({c.batch, c.keys, 2 * c.width});
   at::Tensor mask;
   if (c.padded) {
     at::Tensor padding = at::zeros({c.batch, c.keys}, at::kBool);
@@ -54,12 +55,18 @@ double largest_difference(const Case& c) {
   const at::Tensor grad_out = at::randn({c.batch, c.queries, c.width});
   std::vector<at::Tensor> results;
   for (bool ours : {true, false}) {
-    const at::Tensor a = fused_q.clone().requires_grad_(true), b = fused_kv.clone().requires_grad_(true);
-    const at::Tensor q = a.narrow(2, 0, c.width), k = b.narrow(2, c.width, c.width), v = b.narrow(2, 2 * c.width, c.width);
-    const at::Tensor out = ours ? cloze::cpu_attention(q, k, v, c.heads, mask, c.causal)
-                                : reference_attention(q, k, v, c.heads, mask, c.causal);
+    const at::Tensor a = first.clone().requires_grad_(true), b = second.clone().requires_grad_(true);
+    at::Tensor out;
+    if (c.cross) {
+      out = ours ? cloze::cpu_cross_attention(a, b, c.heads, mask)
+                 : reference_attention(a, b.narrow(2, 0, c.width), b.narrow(2, c.width, c.width), c.heads, mask, false);
+    } else {
+      out = ours ? cloze::cpu_self_attention(a, c.heads, mask, c.causal)
+                 : reference_attention(a.narrow(2, 0, c.width), a.narrow(2, c.width, c.width),
+                                       a.narrow(2, 2 * c.width, c.width), c.heads, mask, c.causal);
+    }
     out.backward(grad_out);
-    results.insert(results.end(), {out.detach(), a.grad(), b.grad()});
+    results.insert(results.end(), {out.detach(), a.grad(), c.cross ? b.grad() : at::zeros({1})});
   }
   double largest = 0;
   for (std::size_t i = 0; i < 3; ++i) largest = std::max(largest, (results[i] - results[i + 3]).abs().max().item<double>());
@@ -70,11 +77,11 @@ double largest_difference(const Case& c) {
 
 TEST_CASE("cpu attention matches LibTorch's values and gradients", "[attention]") {
   const auto [name, c] = GENERATE(table<const char*, Case>({
-      {"self-attention", Case{3, 9, 9, 16, 4, false, false}},
-      {"padded keys", Case{3, 9, 9, 16, 2, true, false}},
-      {"causal", Case{2, 7, 7, 12, 3, false, true}},
-      {"cross-attention, more keys than queries", Case{2, 5, 11, 16, 4, true, false}},
-      {"one head", Case{2, 6, 6, 8, 1, false, false}},
+      {"self-attention", Case{3, 9, 9, 16, 4, false, false, false}},
+      {"padded keys", Case{3, 9, 9, 16, 2, true, false, false}},
+      {"causal", Case{2, 7, 7, 12, 3, false, true, false}},
+      {"cross-attention, more keys than queries", Case{2, 5, 11, 16, 4, true, false, true}},
+      {"one head", Case{2, 6, 6, 8, 1, false, false, false}},
   }));
   INFO(name);
   CHECK(largest_difference(c) < 1e-5);
@@ -85,8 +92,7 @@ TEST_CASE("cpu attention gives the same bits with one thread and with several", 
   const at::Tensor qkv = at::randn({4, 16, 3 * 32});
   const auto run = [&](int threads) {
     at::set_num_threads(threads);
-    return cloze::cpu_attention(qkv.narrow(2, 0, 32), qkv.narrow(2, 32, 32), qkv.narrow(2, 64, 32), 4, at::Tensor(),
-                                false);
+    return cloze::cpu_self_attention(qkv, 4, at::Tensor(), false);
   };
   const at::Tensor one = run(1), several = run(2);
   at::set_num_threads(1);
@@ -94,14 +100,14 @@ TEST_CASE("cpu attention gives the same bits with one thread and with several", 
 }
 
 TEST_CASE("cpu attention refuses what it does not compute", "[attention]") {
-  const at::Tensor x = at::randn({2, 4, 8});
-  CHECK(cloze::cpu_attention_applies(x, x, x, 0.0));
-  CHECK_FALSE(cloze::cpu_attention_applies(x, x, x, 0.1));                     // attention dropout
-  CHECK_FALSE(cloze::cpu_attention_applies(x.to(at::kDouble), x, x, 0.0));    // not float32
-  CHECK_FALSE(cloze::cpu_attention_applies(x.transpose(1, 2), x, x, 0.0));    // rows not contiguous
-  CHECK_THROWS_WITH(cloze::cpu_attention(x, x, x, 3, at::Tensor(), false), Catch::Contains("3 heads"));
-  CHECK_THROWS_WITH(cloze::cpu_attention(x, x, x, 2, at::ones({2, 5}, at::kBool), false),
-                    Catch::Contains("key_mask"));
+  const at::Tensor x = at::randn({2, 4, 24});
+  CHECK(cloze::cpu_attention_applies(x, 0.0));
+  CHECK_FALSE(cloze::cpu_attention_applies(x, 0.1));                   // attention dropout
+  CHECK_FALSE(cloze::cpu_attention_applies(x.to(at::kDouble), 0.0));   // not float32
+  CHECK_FALSE(cloze::cpu_attention_applies(x.transpose(1, 2), 0.0));   // rows not contiguous
+  CHECK_THROWS_WITH(cloze::cpu_self_attention(x, 5, at::Tensor(), false), Catch::Contains("5 heads"));
+  CHECK_THROWS_WITH(cloze::cpu_self_attention(x, 2, at::ones({2, 5}, at::kBool), false), Catch::Contains("key_mask"));
+  CHECK_THROWS_WITH(cloze::cpu_cross_attention(x, x, 2, at::Tensor()), Catch::Contains("2 * D"));
 }
 
 TEST_CASE("embedding lookups give LibTorch's rows and gradient, the same with any thread count", "[embedding]") {

@@ -23,7 +23,9 @@ Corrupted fill_corrupted(const Batch& batch, const at::Tensor& dropped) {
   const bool* pad_data = padding.data_ptr<bool>();
 
   std::vector<int64_t> counts(static_cast<std::size_t>(rows), 0);
-  for (int64_t i = 0; i < rows * width; ++i) counts[static_cast<std::size_t>(i / width)] += !drop_data[i] && !pad_data[i];
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t i = row * width; i < (row + 1) * width; ++i)
+      counts[static_cast<std::size_t>(row)] += !drop_data[i] && !pad_data[i];
   const int64_t most_kept = rows == 0 ? 0 : *std::max_element(counts.begin(), counts.end());
 
   // One pass per row over raw buffers: kept units first, in grid order, then

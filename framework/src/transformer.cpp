@@ -54,37 +54,39 @@ at::Tensor AttentionImpl::split_heads(const at::Tensor& x) const {
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, bool causal) {
-  if (!qkv_) throw Error("attention: a cross-attention layer needs the memory it attends to");
-  const int64_t dim = x.size(2);
-  // [B, N, 3*dim] -> three [B, heads, N, head_dim] views, no copy.
-  const std::vector<at::Tensor> qkv = linear(qkv_, x).split(dim, /*dim=*/2);
-  return attend(qkv[0], qkv[1], qkv[2], mask, causal);
+  if (!qkv_) throw Error("attention: a self-attention layer needs no memory; this one is cross-attention");
+  // Both kernels refuse an explicit mask together with is_causal; nothing here
+  // needs both, since decoder padding is never seen by a real position.
+  if (causal && mask.defined()) throw Error("attention: a causal attention takes no padding mask");
+  const at::Tensor qkv = linear(qkv_, x);  // [B, N, 3*dim]
+  if (cpu_attention_applies(qkv, dropout_p())) return linear(proj_, cpu_self_attention(qkv, heads_, mask, causal));
+  const std::vector<at::Tensor> q_k_v = qkv.split(x.size(2), /*dim=*/2);
+  return linear(proj_, libtorch_attention(q_k_v[0], q_k_v[1], q_k_v[2], mask, causal));
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask) {
   if (!q_) throw Error("attention: a self-attention layer attends to its own input, not to a memory");
-  const std::vector<at::Tensor> kv = linear(kv_, memory).split(x.size(2), /*dim=*/2);  // 2 x [B, S, dim]
-  return attend(linear(q_, x), kv[0], kv[1], memory_mask, /*causal=*/false);
+  const at::Tensor q = linear(q_, x), kv = linear(kv_, memory);  // [B, N, dim], [B, S, 2*dim]
+  if (cpu_attention_applies(q, dropout_p()) && cpu_attention_applies(kv, dropout_p()))
+    return linear(proj_, cpu_cross_attention(q, kv, heads_, memory_mask));
+  const std::vector<at::Tensor> k_v = kv.split(x.size(2), /*dim=*/2);
+  return linear(proj_, libtorch_attention(q, k_v[0], k_v[1], memory_mask, /*causal=*/false));
 }
 
-at::Tensor AttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                                 bool causal) {
-  // Both kernels refuse an explicit mask together with is_causal; nothing here
-  // needs both, since decoder padding is never seen by a real position.
-  if (causal && mask.defined()) throw Error("attention: a causal attention takes no padding mask");
-  const double dropout_p = is_training() ? dropout_ : 0.0;
-  if (cpu_attention_applies(q, k, v, dropout_p)) return linear(proj_, cpu_attention(q, k, v, heads_, mask, causal));
+double AttentionImpl::dropout_p() const { return is_training() ? dropout_ : 0.0; }
+
+at::Tensor AttentionImpl::libtorch_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                             const at::Tensor& mask, bool causal) const {
   c10::optional<at::Tensor> attn_mask;
   if (mask.defined()) attn_mask = mask;
 #if TORCH_VERSION_MAJOR >= 2
   at::Tensor out = at::scaled_dot_product_attention(split_heads(q), split_heads(k), split_heads(v), attn_mask,
-                                                    dropout_p, causal);
+                                                    dropout_p(), causal);
 #else
   at::Tensor out = std::get<0>(at::_scaled_dot_product_attention(
-      split_heads(q), split_heads(k), split_heads(v), attn_mask, dropout_p, /*need_attn_weights=*/false, causal));
+      split_heads(q), split_heads(k), split_heads(v), attn_mask, dropout_p(), /*need_attn_weights=*/false, causal));
 #endif
-  // [B, heads, N, head_dim] -> [B, N, dim]
-  return linear(proj_, out.transpose(1, 2).reshape({q.size(0), q.size(1), -1}));
+  return out.transpose(1, 2).reshape({q.size(0), q.size(1), -1});  // [B, heads, N, head_dim] -> [B, N, dim]
 }
 
 TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads, double mlp_ratio, double dropout) {

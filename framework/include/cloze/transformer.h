@@ -47,11 +47,12 @@ class AttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& memory, const at::Tensor& memory_mask);  // [B, N, dim]
 
  private:
-  // q: [B, N, dim], k and v: [B, S, dim], heads side by side -> [B, N, dim].
   // Float32 on the CPU without attention dropout runs cloze's own kernel
-  // (cpu_attention.h), everything else LibTorch's.
-  at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                    bool causal);
+  // (cpu_attention.h), everything else this: q [B, N, dim], k and v
+  // [B, S, dim], heads side by side -> [B, N, dim].
+  at::Tensor libtorch_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                                bool causal) const;
+  double dropout_p() const;  // attention dropout now: 0 in eval
   // [B, N, heads * head_dim] -> [B, heads, N, head_dim], a view
   at::Tensor split_heads(const at::Tensor& x) const;
 
