@@ -13,7 +13,7 @@ namespace cloze {
 
 struct MaskedLoss {
   at::Tensor loss;     // scalar float32, differentiable: mean over the M scored units (and their D values)
-  at::Tensor correct;  // scalar int64: argmax == target among them (discrete), 0 otherwise
+  at::Tensor correct;  // scalar int64: units whose target scores highest (discrete), 0 otherwise
   int64_t count = 0;   // M
 };
 
