@@ -130,3 +130,18 @@ TEST_CASE("embedding lookups give LibTorch's rows and gradient, the same with an
   // A table that learns nothing (fixed sin-cos positions) takes LibTorch's path.
   CHECK_FALSE(cloze::embedding_lookup(table, indices).requires_grad());
 }
+
+TEST_CASE("embedding lookups of one row broadcast over a batch look it up once, with LibTorch's gradient",
+          "[embedding]") {
+  at::manual_seed(6);
+  const at::Tensor table = at::randn({8, 4});
+  const at::Tensor shared = at::arange(6, at::kLong).expand({3, 6});  // stride 0, as in-place positions
+  const at::Tensor grad_out = at::randn({3, 6, 4});
+  const at::Tensor ours = table.clone().requires_grad_(true), reference = table.clone().requires_grad_(true);
+  const at::Tensor rows = cloze::embedding_lookup(ours, shared);
+  CHECK(rows.stride(0) == 0);  // looked up once, broadcast
+  CHECK(at::equal(rows.detach(), at::embedding(table, shared.contiguous())));
+  rows.backward(grad_out);
+  at::embedding(reference, shared.contiguous()).backward(grad_out);
+  CHECK((ours.grad() - reference.grad()).abs().max().item<double>() < 1e-5);
+}

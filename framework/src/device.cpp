@@ -81,10 +81,6 @@ AutocastGuard::~AutocastGuard() {
   at::autocast::clear_cache();
 }
 
-}  // namespace cloze
-
-namespace cloze {
-
 void keep_freed_host_memory() {
 #ifdef __GLIBC__
   // Blocks up to glibc's largest mmap threshold (32 MiB on 64-bit) come from

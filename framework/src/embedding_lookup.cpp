@@ -4,6 +4,8 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <vector>
+
 namespace cloze {
 
 namespace {
@@ -43,6 +45,15 @@ class EmbeddingLookup : public torch::autograd::Function<EmbeddingLookup> {
 }  // namespace
 
 at::Tensor embedding_lookup(const at::Tensor& weight, const at::Tensor& indices) {
+  // Rows that are one row broadcast (stride 0, as in-place positions): look it
+  // up once and broadcast the result, so backward sums over the copies
+  // instead of adding every copy into the table.
+  if (indices.dim() >= 2 && indices.stride(0) == 0 && indices.size(0) > 1) {
+    const at::Tensor once = embedding_lookup(weight, indices.select(0, 0));
+    std::vector<int64_t> sizes = indices.sizes().vec();
+    sizes.push_back(weight.size(1));
+    return once.unsqueeze(0).expand(sizes);
+  }
   if (!weight.device().is_cpu() || weight.scalar_type() != at::kFloat || weight.dim() != 2 ||
       indices.scalar_type() != at::kLong || !weight.requires_grad())
     return at::embedding(weight, indices);

@@ -11,7 +11,7 @@ Corrupted in_place_corrupted(const Batch& batch, at::Tensor input, at::Tensor lo
   Corrupted out;
   out.mode = ReconstructionMode::in_place;
   out.input = std::move(input);
-  // One row of positions shared by every row (stride 0): the model embeds it once.
+  // One row of positions shared by every row (stride 0): embedded once (embedding_lookup.h).
   out.input_positions = at::arange(width, at::kLong).expand({rows, width});  // [B, N]
   out.input_padding = batch.padding;
   out.target = batch.units;

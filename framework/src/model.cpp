@@ -193,12 +193,7 @@ at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
       throw Error("model: input_masked is " + shape_of(corrupted.input_masked) + ", input is " + shape_of(input));
     x = at::where(corrupted.input_masked.unsqueeze(-1), mask_embed_.to(x.scalar_type()), x);
   }
-  // Rows that share one row of positions (in place: stride 0 over the batch)
-  // look it up once and broadcast it, so backward sums over the batch instead
-  // of adding B * N rows into the table.
-  const at::Tensor& positions = corrupted.input_positions;
-  x = embed_dropout_->forward(
-      x + embedding_lookup(pos_embed_->weight, positions.stride(0) == 0 ? positions.select(0, 0) : positions));
+  x = embed_dropout_->forward(x + embedding_lookup(pos_embed_->weight, corrupted.input_positions));
   // One mask for every block; no padding given means every key is real.
   const at::Tensor mask = corrupted.input_padding.defined() ? key_padding_mask(corrupted.input_padding) : at::Tensor();
   for (const auto& block : *blocks_) x = block->as<TransformerBlock>()->forward(x, mask);

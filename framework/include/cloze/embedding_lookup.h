@@ -7,6 +7,7 @@
 // once for the token table and again for the position table. Here a thread
 // owns a range of table rows and walks the indices once; each row's sum is
 // taken in index order, so the result is the same with any thread count.
+// Indices broadcast over their first dimension (stride 0) are looked up once.
 #pragma once
 
 #include <ATen/core/Tensor.h>
