@@ -30,21 +30,7 @@ double SampleRng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1
 
 float SampleRng::uniform_f() { return static_cast<float>(engine_() >> 8) * 0x1.0p-24f; }
 
-uint64_t SampleRng::below(uint64_t n) {
-  // Lemire's multiply-shift with rejection: unbiased for every n.
-  if (n <= 0xFFFFFFFFULL) {
-    const uint64_t range = n;
-    uint64_t product = static_cast<uint64_t>(engine_()) * range;
-    uint32_t low = static_cast<uint32_t>(product);
-    if (low < range) {
-      const uint32_t threshold = static_cast<uint32_t>((0x100000000ULL - range) % range);
-      while (low < threshold) {
-        product = static_cast<uint64_t>(engine_()) * range;
-        low = static_cast<uint32_t>(product);
-      }
-    }
-    return product >> 32;
-  }
+uint64_t SampleRng::below_wide(uint64_t n) {
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   uint64_t x;
   do x = next_u64();

@@ -1,5 +1,7 @@
 #include "mask_patterns.h"
 
+#include "cloze/sampling.h"
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -68,7 +70,8 @@ void hide_lines(const std::vector<uint8_t>& line_padding, double ratio, cloze::S
   }
   int64_t lines = 0;
   for (uint8_t is_padding : line_padding) lines += !is_padding;
-  random_mask(line_padding, keep_count(lines, ratio), rng, line_hidden);
+  std::vector<int64_t> line_scratch;
+  random_mask(line_padding, keep_count(lines, ratio), rng, line_hidden, line_scratch);
 }
 
 }  // namespace
@@ -78,21 +81,20 @@ int64_t keep_count(int64_t cells, double ratio) {
 }
 
 void random_mask(const std::vector<uint8_t>& padding, int64_t keep, cloze::SampleRng& rng,
-                 std::vector<uint8_t>& hidden) {
-  hidden.assign(padding.size(), 0);
-  std::vector<std::pair<double, int64_t>> noise;  // (noise, cell) of every non-padding cell
-  noise.reserve(padding.size());
-  for (std::size_t cell = 0; cell < padding.size(); ++cell) {
-    if (padding[cell]) continue;
-    noise.emplace_back(rng.uniform(), static_cast<int64_t>(cell));
-    hidden[cell] = 1;
-  }
-  keep = std::clamp<int64_t>(keep, 0, static_cast<int64_t>(noise.size()));
-  // Only which cells are kept matters, not their order, so a selection
-  // replaces MAE's full argsort; (noise, cell) pairs are totally ordered, so
-  // the result cannot depend on the standard library.
-  std::nth_element(noise.begin(), noise.begin() + keep, noise.end());
-  for (int64_t i = 0; i < keep; ++i) hidden[static_cast<std::size_t>(noise[static_cast<std::size_t>(i)].second)] = 0;
+                 std::vector<uint8_t>& hidden, std::vector<int64_t>& cells) {
+  hidden.resize(padding.size());
+  cells.clear();  // every non-padding cell
+  for (std::size_t cell = 0; cell < padding.size(); ++cell)
+    if (!padding[cell]) cells.push_back(static_cast<int64_t>(cell));
+  const auto real = static_cast<int64_t>(cells.size());
+  keep = std::clamp<int64_t>(keep, 0, real);
+  // Draw whichever of the kept and the hidden sets is smaller: one draw per
+  // chosen cell instead of a noise value per cell and a sort.
+  const bool choose_kept = keep <= real - keep;
+  cloze::choose_without_replacement(cells, choose_kept ? keep : real - keep, rng);
+  for (std::size_t cell = 0; cell < padding.size(); ++cell) hidden[cell] = choose_kept && !padding[cell];
+  const std::size_t chosen = static_cast<std::size_t>(choose_kept ? keep : real - keep);
+  for (std::size_t i = 0; i < chosen; ++i) hidden[static_cast<std::size_t>(cells[i])] = !choose_kept;
 }
 
 void block_mask(int64_t rows, int64_t cols, const std::vector<uint8_t>& padding, int64_t target,

@@ -18,13 +18,17 @@ namespace patch_mask {
 // its n non-padding cells. Every row with the same n keeps exactly as many.
 int64_t keep_count(int64_t cells, double ratio);
 
-// MAE's random_masking (He et al. 2022, models_mae.py): one uniform noise
-// value per non-padding cell, the `keep` cells with the lowest noise are kept,
-// every other non-padding cell is hidden. Padding draws no noise (it would
-// sort last as +inf), so a sample's mask does not depend on how much padding
-// its batch adds after it. `hidden` is resized to padding.size().
+// MAE's random_masking (He et al. 2022, models_mae.py) keeps the `keep` cells
+// with the lowest uniform noise: a uniformly random subset of that size. The
+// same distribution is drawn here by a partial Fisher-Yates shuffle of the
+// non-padding cells, choosing the kept or the hidden set, whichever is smaller
+// (min(keep, n - keep) draws instead of n and a sort). Every other non-padding
+// cell is hidden. Padding draws nothing, so a sample's mask does not depend on
+// how much padding its batch adds after it. `hidden` is resized to padding.size().
+// `cells` is scratch, passed in so that a caller looping over rows allocates
+// it once.
 void random_mask(const std::vector<uint8_t>& padding, int64_t keep, cloze::SampleRng& rng,
-                 std::vector<uint8_t>& hidden);
+                 std::vector<uint8_t>& hidden, std::vector<int64_t>& cells);
 
 // BEiT's blockwise masking (Bao et al. 2022, beit/masking_generator.py):
 // rectangles of at least `min_block` cells, aspect ratio log-uniform in
@@ -47,14 +51,13 @@ void block_mask(int64_t rows, int64_t cols, const std::vector<uint8_t>& padding,
 //
 //   c - keep_count(c, ratios.cols)
 //
-// are hidden, chosen as random_mask chooses cells (uniform noise per line,
-// the lowest kept); then, with a second draw, r - keep_count(r, ratios.rows)
+// are hidden, chosen as random_mask chooses cells; then, with a second draw, r - keep_count(r, ratios.rows)
 // of the r non-padding rows. A cell is hidden when its column or its row is
 // (the union), unless it is padding. Without padding every sample hides
 //
 //   cols_hidden * rows + rows_hidden * cols - cols_hidden * rows_hidden
 //
-// cells. A ratio of 0 hides no line on its axis and draws no noise for it.
+// cells. A ratio of 0 hides no line on its axis and draws nothing for it.
 // `hidden` is resized to rows * cols.
 struct LineRatios {
   double rows = 0.0;  // share of the rows hidden (frequency on a [mels/p, frames/p] grid)

@@ -56,7 +56,7 @@ cloze::Schema schema() {
       {"ratio", ParamType::real, 0.75,
        "random, block: share of the (non-padding) units hidden; time, frequency: share of the columns or rows hidden"},
       {"pattern", ParamType::string, std::string("random"),
-       "\"random\" (MAE: uniform noise, keep the lowest), \"block\" (BEiT blockwise), \"time\" or \"frequency\" "
+       "\"random\" (MAE: a uniformly random kept set), \"block\" (BEiT blockwise), \"time\" or \"frequency\" "
        "(whole grid columns or rows), \"time_frequency\" (Audio-MAE: union of both); all but random need a rank-2 "
        "grid [frequency, time]"},
       {"mode", ParamType::string, std::string("fill"),
@@ -90,13 +90,15 @@ bool pattern_named(const std::string& name, Pattern& pattern) {
 // The coarse grid of mask_unit-sized cells, and the cell of every unit.
 struct Cells {
   std::vector<int64_t> dims;     // the grid's extents divided by mask_unit
-  std::vector<int64_t> of_unit;  // [N] flat cell index of each unit
+  std::vector<int64_t> of_unit;  // [N] flat cell index of each unit; empty when are_units
   int64_t count = 0;
+  bool are_units = false;  // mask_unit = 1: every unit is its own cell
 };
 
 Cells cells_of(const cloze::Grid& grid, int64_t mask_unit) {
   Cells cells;
   cells.count = 1;
+  cells.are_units = mask_unit == 1;
   for (int64_t extent : grid.dims) {
     if (extent % mask_unit != 0)
       throw cloze::Error("patch_mask.mask_unit = " + std::to_string(mask_unit) +
@@ -104,6 +106,7 @@ Cells cells_of(const cloze::Grid& grid, int64_t mask_unit) {
     cells.dims.push_back(extent / mask_unit);
     cells.count *= extent / mask_unit;
   }
+  if (cells.are_units) return cells;
   const cloze::Grid coarse{cells.dims};
   cells.of_unit.resize(static_cast<std::size_t>(grid.numel()));
   for (int64_t unit = 0; unit < grid.numel(); ++unit) {
@@ -171,16 +174,21 @@ class PatchMask : public cloze::Corruption {
     const Cells cells = cells_of(batch.grid, mask_unit_);
 
     const at::Tensor padding = batch.padding.contiguous();  // [B, N]
-    at::Tensor hidden = at::zeros({rows, length}, at::kBool);  // [B, N]
+    at::Tensor hidden = at::empty({rows, length}, at::kBool);  // [B, N]
     const bool* pad_data = padding.data_ptr<bool>();
     bool* hidden_data = hidden.data_ptr<bool>();
 
     std::vector<uint8_t> cell_padding, cell_hidden;
+    std::vector<int64_t> scratch;
     for (int64_t row = 0; row < rows; ++row) {
       const bool* pad = pad_data + row * length;
-      cell_padding.assign(static_cast<std::size_t>(cells.count), 1);
-      for (int64_t unit = 0; unit < length; ++unit)
-        if (!pad[unit]) cell_padding[static_cast<std::size_t>(cells.of_unit[static_cast<std::size_t>(unit)])] = 0;
+      if (cells.are_units) {
+        cell_padding.assign(pad, pad + length);
+      } else {
+        cell_padding.assign(static_cast<std::size_t>(cells.count), 1);
+        for (int64_t unit = 0; unit < length; ++unit)
+          if (!pad[unit]) cell_padding[static_cast<std::size_t>(cells.of_unit[static_cast<std::size_t>(unit)])] = 0;
+      }
       int64_t real_cells = 0;
       for (uint8_t is_padding : cell_padding) real_cells += !is_padding;
       const int64_t keep = patch_mask::keep_count(real_cells, ratio_);
@@ -188,7 +196,7 @@ class PatchMask : public cloze::Corruption {
       cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, batch.sample_ids[row]);
       switch (pattern_) {
         case Pattern::random:
-          patch_mask::random_mask(cell_padding, keep, rng, cell_hidden);
+          patch_mask::random_mask(cell_padding, keep, rng, cell_hidden, scratch);
           break;
         case Pattern::block:
           patch_mask::block_mask(cells.dims[0], cells.dims[1], cell_padding, real_cells - keep, shape_, rng,
@@ -206,8 +214,11 @@ class PatchMask : public cloze::Corruption {
       }
 
       bool* out = hidden_data + row * length;
-      for (int64_t unit = 0; unit < length; ++unit)
-        out[unit] = !pad[unit] && cell_hidden[static_cast<std::size_t>(cells.of_unit[static_cast<std::size_t>(unit)])];
+      if (cells.are_units)
+        for (int64_t unit = 0; unit < length; ++unit) out[unit] = !pad[unit] & (cell_hidden[static_cast<std::size_t>(unit)] != 0);
+      else
+        for (int64_t unit = 0; unit < length; ++unit)
+          out[unit] = !pad[unit] && cell_hidden[static_cast<std::size_t>(cells.of_unit[static_cast<std::size_t>(unit)])];
     }
     return hidden;
   }

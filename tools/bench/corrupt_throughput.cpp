@@ -8,7 +8,9 @@
 // units_per_s = B * N / median, N counting raw units (span_infill reads
 // raw_length(length) units per row to give inputs of `length`). One JSON line
 // per objective; tools/bench/reference/corrupt.py prints the same lines for
-// the Python implementations these reproduce.
+// the Python implementations these reproduce. copy_floor_s is the median time
+// of one memcpy of the corrupted input's bytes: no corruption that writes its
+// encoder input can be faster, which bounds the ratio on large patches.
 //
 //   cloze_bench_corrupt [--repeats 20] [--batch 64] [--length 512] [--grid 14] [--patch-values 768]
 //                       [--only token_mask]
@@ -20,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +30,7 @@
 
 #include "cloze/batch.h"
 #include "cloze/corruption.h"
+#include "cloze/device.h"
 #include "cloze/params.h"
 #include "cloze/registry.h"
 #include "cloze/units.h"
@@ -100,6 +104,20 @@ double median_seconds(const cloze::Corruption& corruption, const cloze::Batch& b
   return median(seconds);
 }
 
+// Median wall time of copying `bytes` of `source` into a fresh buffer: the
+// least any corruption that writes an encoder input of that size can take.
+double median_copy_seconds(const at::Tensor& source, int64_t bytes, int64_t repeats) {
+  std::vector<double> seconds;
+  for (int64_t i = 0; i < warmup_repeats + repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const at::Tensor copy = at::empty({bytes}, at::kByte);
+    std::memcpy(copy.data_ptr(), source.data_ptr(), static_cast<std::size_t>(bytes));
+    if (i >= warmup_repeats)
+      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return median(seconds);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +133,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"token_mask", "span_infill", "patch_mask"}));
   CLI11_PARSE(app, argc, argv);
   at::set_num_threads(1);
+  cloze::keep_freed_host_memory();  // as cloze train does: the loader's batches reuse freed memory
 
   cloze::Registry registry;
   registry.load_default_plugins();
@@ -145,12 +164,16 @@ int main(int argc, char** argv) {
 
     const int64_t length = batch.units.size(1);
     const double seconds = median_seconds(*corruption, batch, setup.repeats);
+    const auto input_bytes = static_cast<int64_t>(corruption->corrupt(batch, 0).input.nbytes());
+    const double copy_seconds = median_copy_seconds(batch.units, input_bytes, setup.repeats);
     const nlohmann::ordered_json line{{"objective", objective.name},
                               {"impl", "cloze"},
                               {"batch", setup.batch},
                               {"length", length},
                               {"units_per_s", static_cast<double>(setup.batch * length) / seconds},
-                              {"median_s", seconds}};
+                              {"median_s", seconds},
+                              {"input_bytes", input_bytes},
+                              {"copy_floor_s", copy_seconds}};
     fmt::print("{}\n", line.dump());
   }
   return 0;

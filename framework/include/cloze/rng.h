@@ -28,7 +28,24 @@ class SampleRng {
   int64_t poisson(double lambda);    // Knuth for small lambda (< 30)
 
  private:
+  uint64_t below_wide(uint64_t n);  // below() for n >= 2^32
   at::Philox4_32 engine_;  // Philox-4x32 with 10 rounds
 };
+
+// Inline because corruptions draw it per unit or span; one 32-bit draw for
+// every n below 2^32. Lemire's multiply-shift with rejection: unbiased.
+inline uint64_t SampleRng::below(uint64_t n) {
+  if (n > 0xFFFFFFFFULL) return below_wide(n);
+  uint64_t product = static_cast<uint64_t>(engine_()) * n;
+  auto low = static_cast<uint32_t>(product);
+  if (low < n) {
+    const auto threshold = static_cast<uint32_t>((0x100000000ULL - n) % n);
+    while (low < threshold) {
+      product = static_cast<uint64_t>(engine_()) * n;
+      low = static_cast<uint32_t>(product);
+    }
+  }
+  return product >> 32;
+}
 
 }  // namespace cloze
