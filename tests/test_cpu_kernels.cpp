@@ -1,16 +1,19 @@
 // cloze's CPU kernels against LibTorch's own: attention (the same values and
 // gradients with padding, causal masks, cross-attention and heads read from a
 // fused projection) and embedding lookups (the same gradient with repeated
-// indices); both give the same bits with any thread count.
+// indices) and cross-entropy (the same loss and gradient); all give the same
+// bits with any thread count.
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <tuple>
 #include <vector>
 
 #include "cloze/cpu_attention.h"
+#include "cloze/cross_entropy.h"
 #include "cloze/embedding_lookup.h"
 #include "cloze/transformer.h"
 
@@ -144,4 +147,31 @@ TEST_CASE("embedding lookups of one row broadcast over a batch look it up once, 
   rows.backward(grad_out);
   at::embedding(reference, shared.contiguous()).backward(grad_out);
   CHECK((ours.grad() - reference.grad()).abs().max().item<double>() < 1e-5);
+}
+
+TEST_CASE("cross-entropy gives LibTorch's loss and gradient, the same with any thread count", "[cross_entropy]") {
+  at::manual_seed(7);
+  // Enough rows for several blocks, and logits large enough that an unshifted exp would overflow.
+  const at::Tensor logits = at::randn({300, 1000}) * 40.0;
+  const at::Tensor targets = at::randint(1000, {300}, at::kLong);
+  for (const double upstream : {1.0, -2.5, 0.0}) {
+    const auto run = [&](bool ours, int threads) {
+      at::set_num_threads(threads);
+      const at::Tensor x = logits.clone().requires_grad_(true);
+      const at::Tensor loss = ours ? cloze::cross_entropy(x, targets) : at::cross_entropy_loss(x, targets);
+      (loss * upstream).backward();
+      return std::make_tuple(loss.detach(), x.grad());
+    };
+    const auto [reference_loss, reference_grad] = run(false, 1);
+    const auto [loss, grad] = run(true, 1);
+    const auto [loss_several, grad_several] = run(true, 2);
+    at::set_num_threads(1);
+    CHECK(std::isfinite(loss.item<double>()));
+    CHECK(std::abs(loss.item<double>() - reference_loss.item<double>()) < 1e-4 * reference_loss.item<double>());
+    CHECK((grad - reference_grad).abs().max().item<double>() < 1e-6);
+    CHECK(at::equal(loss, loss_several));
+    CHECK(at::equal(grad, grad_several));
+  }
+  // Logits that learn nothing (evaluation) take LibTorch's path.
+  CHECK_FALSE(cloze::cross_entropy(logits, targets).requires_grad());
 }

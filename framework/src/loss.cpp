@@ -4,6 +4,7 @@
 
 #include <ATen/Functions.h>
 
+#include "cloze/cross_entropy.h"
 #include "cloze/error.h"
 #include "cloze/patches.h"
 
@@ -34,7 +35,7 @@ MaskedLoss masked_loss(const at::Tensor& predictions, const Corrupted& corrupted
   }
   if (discrete) {
     const at::Tensor ids = target.reshape({-1}).index_select(0, rows);  // [M]
-    result.loss = at::cross_entropy_loss(scores, ids);
+    result.loss = cross_entropy(scores, ids);
     // Right where the target's score is the row's highest: amax is a
     // vectorised reduction, ten times faster on the CPU than argmax, which
     // tracks indices. A tie for the highest counts as right.
