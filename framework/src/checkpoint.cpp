@@ -6,13 +6,20 @@
 #include <torch/serialize/output-archive.h>
 
 #include <algorithm>
+#include <exception>
+#include <fstream>
+#include <string>
 #include <regex>
 #include <vector>
 
+#include "cloze/durable_file.h"
 #include "cloze/error.h"
 
 namespace cloze {
 namespace {
+
+// Names the newest complete checkpoint; rewritten (durably) after each save.
+constexpr const char* kLatest = "latest";
 
 const std::regex& checkpoint_name() {
   static const std::regex pattern(R"(checkpoint-(\d+)\.pt)");
@@ -36,6 +43,12 @@ std::vector<std::pair<int64_t, std::filesystem::path>> checkpoints_in(const std:
 std::filesystem::path latest_checkpoint(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return {};
+  std::ifstream pointer(dir / kLatest);
+  std::string name;
+  if (pointer >> name && std::regex_match(name, checkpoint_name()) && std::filesystem::is_regular_file(dir / name, ec))
+    return dir / name;
+  // Runs written before the pointer existed: every checkpoint-<step>.pt is
+  // complete (it only ever appears by rename), so the newest is the one.
   const auto found = checkpoints_in(dir);
   return found.empty() ? std::filesystem::path() : found.back().second;
 }
@@ -54,20 +67,40 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const to
   archive.write("next_batch", at::scalar_tensor(state.next_batch, at::kLong));
   archive.write("cpu_rng", at::detail::getDefaultCPUGenerator().get_state());
 
-  const auto path = dir / ("checkpoint-" + std::to_string(state.step) + ".pt");
-  const auto temporary = dir / ("checkpoint-" + std::to_string(state.step) + ".pt.tmp");
+  const std::string name = "checkpoint-" + std::to_string(state.step) + ".pt";
+  const std::filesystem::path path = dir / name;
+  const std::string previous = latest_checkpoint(dir).filename().string();
   try {
-    archive.save_to(temporary.string());
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw Error("cannot write checkpoint " + path.string() + ": " + e.what());
+    write_durably(path, [&](const ByteSink& sink) {
+      // LibTorch's zip writer cannot unwind through a failing write (its
+      // destructor writes again), so the first failure is kept and raised
+      // once the archive is done with the file.
+      std::exception_ptr failure;
+      archive.save_to([&](const void* data, std::size_t size) -> std::size_t {
+        if (failure) return size;
+        try {
+          sink(data, size);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        return size;
+      });
+      if (failure) std::rethrow_exception(failure);
+    });
+    // The pointer moves only once the checkpoint it names is complete.
+    write_durably(dir / kLatest, name + "\n");
+  } catch (const Error& e) {
+    throw Error(std::string("cannot save checkpoint: ") + e.what() +
+                (previous.empty() ? "" : "; the earlier checkpoint " + (dir / previous).string() + " is intact"));
   }
-  std::filesystem::rename(temporary, path);
 
+  // Only now that the new one is complete and named: drop the oldest beyond `keep`.
   auto existing = checkpoints_in(dir);
   const auto excess = static_cast<int64_t>(existing.size()) - std::max<int64_t>(keep, 1);
-  for (int64_t i = 0; i < excess; ++i) std::filesystem::remove(existing[static_cast<std::size_t>(i)].second);
+  std::error_code ignored;
+  for (int64_t i = 0; i < excess; ++i)
+    if (existing[static_cast<std::size_t>(i)].second != path)
+      std::filesystem::remove(existing[static_cast<std::size_t>(i)].second, ignored);
   return path;
 }
 
@@ -91,6 +124,8 @@ CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Mo
     return {step.item<int64_t>(), next_batch.item<int64_t>()};
   } catch (const c10::Error& e) {
     throw Error("cannot read checkpoint " + file.string() + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Error("cannot read checkpoint " + file.string() + ": " + e.what());
   }
 }
 

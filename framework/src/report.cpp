@@ -5,7 +5,6 @@
 #include "cloze/report.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/archive/iterators/base64_from_binary.hpp>
@@ -19,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "cloze/durable_file.h"
 #include "cloze/error.h"
 
 namespace fs = std::filesystem;
@@ -498,29 +498,6 @@ std::string html_report(const std::string& title, const std::vector<RunResult>& 
   return html + "</body>\n</html>\n";
 }
 
-// Writes to a temporary name beside `path`, then renames: readers see the old
-// file or the whole new one.
-void write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path temporary =
-      path.parent_path() / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  std::error_code ignored;
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (out) out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) {
-      fs::remove(temporary, ignored);
-      throw Error("cannot write " + path.string());
-    }
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) {
-    fs::remove(temporary, ignored);
-    throw Error("cannot write " + path.string() + ": " + error.message());
-  }
-}
-
 }  // namespace
 
 void write_report(const fs::path& dir, const std::string& title, const std::vector<RunResult>& runs) {
@@ -531,8 +508,8 @@ void write_report(const fs::path& dir, const std::string& title, const std::vect
   // be read leaves no report at all rather than half of one.
   const std::string md = markdown_report(dir, title, runs);
   const std::string html = html_report(title, runs);
-  write_atomically(dir / "report.md", md);
-  write_atomically(dir / "report.html", html);
+  write_durably(dir / "report.md", md);
+  write_durably(dir / "report.html", html);
 }
 
 }  // namespace cloze

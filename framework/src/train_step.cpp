@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/utils/clip_grad.h>
 
+#include <cmath>
 #include <utility>
 
 #include "cloze/device.h"
@@ -27,6 +28,9 @@ Schema train_schema() {
       {"log_every", ParamType::integer, int64_t{10}, "steps between metrics lines"},
       {"checkpoint_every", ParamType::integer, int64_t{0}, "steps between checkpoints; 0 = at the end only"},
       {"keep_checkpoints", ParamType::integer, int64_t{2}, "newest checkpoints kept"},
+      {"skip_nonfinite", ParamType::integer, int64_t{0},
+       "0 = stop at the first step whose loss or gradient is not finite; N = skip such updates and stop after N "
+       "in a row"},
   };
 }
 
@@ -38,12 +42,12 @@ Schema eval_schema() {
 }
 
 TrainOptions TrainOptions::from(const Params& t, const Params& e) {
-  TrainOptions o{t.integer("steps"),       t.integer("batch_size"),       t.integer("accumulate"),
-                 t.integer("warmup_steps"), t.integer("log_every"),        t.integer("checkpoint_every"),
-                 t.integer("keep_checkpoints"), t.real("lr"),              t.real("min_lr_ratio"),
-                 t.real("weight_decay"),    t.real("beta1"),               t.real("beta2"),
-                 t.real("eps"),             t.real("grad_clip"),           t.string("decay"),
-                 e.integer("every"),        e.integer("batches")};
+  TrainOptions o{t.integer("steps"),        t.integer("batch_size"),       t.integer("accumulate"),
+                 t.integer("warmup_steps"),  t.integer("log_every"),        t.integer("checkpoint_every"),
+                 t.integer("keep_checkpoints"), t.integer("skip_nonfinite"), t.real("lr"),
+                 t.real("min_lr_ratio"),     t.real("weight_decay"),        t.real("beta1"),
+                 t.real("beta2"),            t.real("eps"),                 t.real("grad_clip"),
+                 t.string("decay"),          e.integer("every"),            e.integer("batches")};
   t.require(o.steps >= 0, "steps", "must be >= 0");
   t.require(o.batch_size >= 1, "batch_size", "must be >= 1");
   t.require(o.accumulate >= 1, "accumulate", "must be >= 1");
@@ -60,6 +64,7 @@ TrainOptions TrainOptions::from(const Params& t, const Params& e) {
   t.require(o.log_every >= 1, "log_every", "must be >= 1");
   t.require(o.checkpoint_every >= 0, "checkpoint_every", "must be >= 0");
   t.require(o.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1");
+  t.require(o.skip_nonfinite >= 0, "skip_nonfinite", "must be >= 0");
   e.require(o.eval_every >= 1, "every", "must be >= 1");
   e.require(o.eval_batches >= 1, "batches", "must be >= 1");
   return o;
@@ -90,12 +95,13 @@ TrainStep::TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitS
       device_(device),
       bf16_(bf16) {}
 
-std::vector<MaskedLoss> TrainStep::run(double lr, const std::function<Corrupted()>& next_micro_batch) {
+StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micro_batch) {
   for (auto& group : optimizer_.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   // Gradients are dropped rather than zeroed: backward then hands its result
   // to each parameter instead of adding it to a zeroed tensor.
   for (auto& parameter : model_->parameters()) parameter.mutable_grad().reset();
-  std::vector<MaskedLoss> losses;
+  StepResult result;
+  at::Tensor total;  // the micro-batches' summed loss, for the finiteness check
   for (int64_t micro = 0; micro < accumulate_; ++micro) {
     const Corrupted batch = to_device(next_micro_batch(), device_);
     MaskedLoss loss;
@@ -104,11 +110,16 @@ std::vector<MaskedLoss> TrainStep::run(double lr, const std::function<Corrupted(
       loss = masked_loss(model_->forward(batch), batch, units_);
     }
     (loss.loss / static_cast<double>(accumulate_)).backward();
-    losses.push_back(std::move(loss));
+    total = total.defined() ? total + loss.loss.detach() : loss.loss.detach();
+    result.losses.push_back(std::move(loss));
   }
-  if (grad_clip_ > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), grad_clip_);
-  optimizer_.step();
-  return losses;
+  const double norm = grad_clip_ > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), grad_clip_) : 0.0;
+  result.applied = std::isfinite(norm) && std::isfinite(total.item<double>());
+  if (result.applied)
+    optimizer_.step();
+  else
+    for (auto& parameter : model_->parameters()) parameter.mutable_grad().reset();
+  return result;
 }
 
 }  // namespace cloze

@@ -11,12 +11,14 @@
 #include "cloze/corruption.h"
 #include "cloze/decoding_score.h"
 #include "cloze/device.h"
+#include "cloze/durable_file.h"
 #include "cloze/error.h"
 #include "cloze/loss.h"
 #include "cloze/metrics.h"
 #include "cloze/model.h"
 #include "cloze/pipeline.h"
 #include "cloze/schedule.h"
+#include "cloze/stop_signal.h"
 #include "cloze/train_step.h"
 #include "cloze/weights.h"
 
@@ -81,13 +83,13 @@ std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path) {
   return records;
 }
 
-// Drops metrics lines after the checkpoint's step, so a resumed run does not
-// repeat them.
+// Drops metrics lines after the checkpoint's step (and a line a kill cut
+// short), so a resumed run does not repeat them.
 void truncate_metrics(const std::filesystem::path& path, int64_t step) {
   std::ostringstream kept;
   for (const auto& record : read_metrics(path))
     if (record.value("step", int64_t{0}) <= step) kept << record.dump() << '\n';
-  std::ofstream(path, std::ios::trunc) << kept.str();
+  write_durably(path, kept.str());
 }
 
 TrainSummary summarize(const std::filesystem::path& run_dir, int64_t steps) {
@@ -110,7 +112,7 @@ TrainSummary summarize(const std::filesystem::path& run_dir, int64_t steps) {
 
 }  // namespace
 
-TrainSummary train(const Experiment& experiment, const Registry& registry) {
+TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control) {
   const Params& run = experiment.section("run");
   const auto options = TrainOptions::from(experiment.section("train"), experiment.section("eval"));
   const c10::Device device = resolve_device(run.string("device"));
@@ -130,10 +132,14 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
 
   const std::filesystem::path run_dir = run.string("dir");
   std::filesystem::create_directories(run_dir);
-  std::ofstream(run_dir / "config.toml") << experiment.to_toml();
+  remove_temporaries(run_dir);  // what a killed save left behind
+  write_durably(run_dir / "config.toml", experiment.to_toml());
 
   CheckpointState state;
-  if (const auto checkpoint = latest_checkpoint(run_dir); !checkpoint.empty()) {
+  const std::filesystem::path checkpoint = control.resume.empty() ? latest_checkpoint(run_dir) : control.resume;
+  if (!control.resume.empty() && !std::filesystem::is_regular_file(control.resume))
+    throw Error("--resume " + control.resume.string() + ": no such checkpoint file");
+  if (!checkpoint.empty()) {
     state = load_checkpoint(checkpoint, *model, *optimizer);
     truncate_metrics(run_dir / "metrics.jsonl", state.step);
   } else {
@@ -166,39 +172,64 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
                           ? ", greedy decoding " + std::to_string(record["decoded_accuracy"].get<double>())
                           : ""));
   };
-  if (state.step == 0) run_eval(0);
+  if (checkpoint.empty()) run_eval(0);
 
   auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch);
+  const auto save = [&] { save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints); };
+  const StopOnSignal stop_signal;
+  const int64_t last_step = control.stop_at >= 0 ? std::min(control.stop_at, options.steps) : options.steps;
+  int64_t nonfinite_in_a_row = 0, nonfinite_skipped = 0;
   using clock = std::chrono::steady_clock;
   auto interval_start = clock::now();
   double interval_wait = 0;
   int64_t interval_units = 0;
   LossSums interval;
 
-  for (int64_t step = state.step; step < options.steps; ++step) {
+  for (int64_t step = state.step; step < last_step && stop_signal.received() == 0; ++step) {
     const double lr = schedule.at(step);
-    const auto losses = train_step.run(lr, [&] {
+    const StepResult result = train_step.run(lr, [&] {
       const auto wait_start = clock::now();
       LoadedBatch item = loader->next();
       interval_wait += std::chrono::duration<double>(clock::now() - wait_start).count();
       interval_units += item.batch.padding.numel() - item.batch.padding.sum().item<int64_t>();
       return std::move(item.corrupted);
     });
-    for (const auto& loss : losses) interval.add(loss);
+    if (!result.applied) {
+      ++nonfinite_in_a_row;
+      ++nonfinite_skipped;
+      const std::string what = "step " + std::to_string(step + 1) + ": the loss or the gradient is not finite";
+      if (nonfinite_in_a_row > options.skip_nonfinite) {
+        save();  // the state before this step: everything up to it is kept
+        throw Error(what + (options.skip_nonfinite == 0
+                                ? "; stopped before updating (train.skip_nonfinite = N skips up to N such steps)"
+                                : "; " + std::to_string(nonfinite_in_a_row) + " in a row, more than "
+                                                                                 "train.skip_nonfinite = " +
+                                      std::to_string(options.skip_nonfinite)) +
+                    ". Checkpoint of step " + std::to_string(state.step) + " saved in " + run_dir.string() +
+                    "; lowering train.lr or raising train.warmup_steps usually helps");
+      }
+      progress.message(what + ", update skipped (" + std::to_string(nonfinite_in_a_row) + " in a row)");
+    } else {
+      nonfinite_in_a_row = 0;
+      for (const auto& loss : result.losses) interval.add(loss);
+    }
     state.step = step + 1;
     state.next_batch = loader->next_index();
 
     if (state.step % options.log_every == 0 || state.step == options.steps) {
       const double seconds = std::chrono::duration<double>(clock::now() - interval_start).count();
       const EvalResult r = interval.read();
+      // An interval whose every update was skipped has no loss to report.
+      const auto scored = [&](double value) { return interval.count > 0 ? nlohmann::json(value) : nlohmann::json(); };
       const double units_per_s = static_cast<double>(interval_units) / std::max(seconds, 1e-9);
       metrics.write({{"step", state.step},
                      {"split", "train"},
-                     {"loss", r.loss},
-                     {"masked_accuracy", r.accuracy},
+                     {"loss", scored(r.loss)},
+                     {"masked_accuracy", scored(r.accuracy)},
                      {"lr", lr},
                      {"units_per_s", units_per_s},
-                     {"data_wait", interval_wait / std::max(seconds, 1e-9)}});
+                     {"data_wait", interval_wait / std::max(seconds, 1e-9)},
+                     {"skipped_nonfinite", nonfinite_skipped}});
       std::ostringstream status;
       status.precision(4);
       status << "loss " << r.loss << "  acc " << r.accuracy << "  " << static_cast<int64_t>(units_per_s)
@@ -210,14 +241,20 @@ TrainSummary train(const Experiment& experiment, const Registry& registry) {
       interval_start = clock::now();
     }
     if (state.step % options.eval_every == 0 || state.step == options.steps) run_eval(state.step);
-    if (options.checkpoint_every > 0 && state.step % options.checkpoint_every == 0 && state.step != options.steps)
-      save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
+    if (options.checkpoint_every > 0 && state.step % options.checkpoint_every == 0 && state.step != last_step)
+      save();
   }
   progress.finish();
-  save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
+  if (latest_checkpoint(run_dir).filename() != "checkpoint-" + std::to_string(state.step) + ".pt") save();
 
-  export_weights(*model, run_dir / "model.safetensors", experiment.to_toml());
-  return summarize(run_dir, state.step);
+  TrainSummary summary = summarize(run_dir, state.step);
+  summary.stopped_by_signal = stop_signal.received();
+  summary.finished = state.step == options.steps;
+  if (summary.finished) export_weights(*model, run_dir / "model.safetensors", experiment.to_toml());
+  if (summary.stopped_by_signal != 0)
+    progress.message("stopped by signal " + std::to_string(summary.stopped_by_signal) + " after step " +
+                     std::to_string(state.step) + "; checkpoint saved, run the same command to resume");
+  return summary;
 }
 
 }  // namespace cloze

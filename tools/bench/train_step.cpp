@@ -105,8 +105,7 @@ int run(const Setup& setup) {
   for (int64_t i = 0; i < setup.warmup + setup.steps; ++i) {
     const auto start = std::chrono::steady_clock::now();
     step_units = 0;
-    const auto losses = step.run(options.lr, next_corrupted);
-    final_loss = losses.back().loss.item<double>();  // also waits for the step, were it asynchronous
+    final_loss = step.run(options.lr, next_corrupted).losses.back().loss.item<double>();  // also waits for the step, were it asynchronous
     if (i >= setup.warmup) {
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       units = step_units;

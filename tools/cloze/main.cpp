@@ -1,6 +1,6 @@
 // The `cloze` command line: a thin layer over libcloze.
 //
-//   cloze train CONFIG [section.key=value ...]
+//   cloze train CONFIG [section.key=value ...] [--resume CHECKPOINT] [--stop-at STEP]
 //   cloze config CONFIG [section.key=value ...]    resolved config as TOML
 //   cloze plugins [--describe NAME]
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
@@ -39,12 +39,15 @@ struct ConfigArgs {
   }
 };
 
-int train(const ConfigArgs& args, cloze::Registry& registry) {
-  const auto summary = cloze::train(args.load(registry), registry);
-  fmt::print("trained {} steps into {}\neval masked loss {:.4f} -> {:.4f}, masked accuracy {:.4f} -> {:.4f}\n",
-             summary.steps, summary.run_dir.string(), summary.first_eval_loss, summary.last_eval_loss,
-             summary.first_eval_accuracy, summary.last_eval_accuracy);
-  return 0;
+int train(const ConfigArgs& args, const cloze::TrainControl& control, cloze::Registry& registry) {
+  const auto summary = cloze::train(args.load(registry), registry, control);
+  fmt::print("{} {} steps into {}\neval masked loss {:.4f} -> {:.4f}, masked accuracy {:.4f} -> {:.4f}\n",
+             summary.finished ? "trained" : "stopped after", summary.steps, summary.run_dir.string(),
+             summary.first_eval_loss, summary.last_eval_loss, summary.first_eval_accuracy,
+             summary.last_eval_accuracy);
+  // The shell's convention for a process ended by a signal, so scripts and
+  // schedulers see that the run did not finish.
+  return summary.stopped_by_signal != 0 ? 128 + summary.stopped_by_signal : 0;
 }
 
 int print_config(const ConfigArgs& args, cloze::Registry& registry) {
@@ -106,6 +109,14 @@ int main(int argc, char** argv) {
   ConfigArgs train_args, config_args, corrupt_args, preview_args;
   auto* train_command = app.add_subcommand("train", "train an experiment");
   train_args.add_to(*train_command);
+  cloze::TrainControl control;
+  std::string resume;
+  train_command->add_option("--resume", resume, "checkpoint to resume from (default: the run folder's latest)")
+      ->check(CLI::ExistingFile);
+  train_command->add_option("--stop-at", control.stop_at,
+                            "stop with a checkpoint once this many steps are done (the schedule still follows "
+                            "train.steps); run again without it to go on")
+      ->check(CLI::NonNegativeNumber);
   auto* config_command = app.add_subcommand("config", "print the resolved config as TOML");
   config_args.add_to(*config_command);
 
@@ -141,7 +152,8 @@ int main(int argc, char** argv) {
   try {
     cloze::Registry registry;
     registry.load_default_plugins();
-    if (*train_command) return train(train_args, registry);
+    control.resume = resume;
+    if (*train_command) return train(train_args, control, registry);
     if (*config_command) return print_config(config_args, registry);
     if (*plugins_command) return plugins(describe, registry);
     if (*corrupt_command) return corrupt(corrupt_args, batches, out, registry);

@@ -1,6 +1,7 @@
-// Training checkpoints: model, optimizer, step and random state in one file,
-// written atomically (temporary file in the same folder, then renamed), with
-// only the newest `keep` kept.
+// Training checkpoints: model, optimizer, step, data position and random
+// state in one file, written durably (cloze/durable_file.h), with a `latest`
+// pointer that only ever names a complete checkpoint, and only the newest
+// `keep` kept.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +17,16 @@ struct CheckpointState {
   int64_t next_batch = 0;  // the loader's position
 };
 
-// Writes <dir>/checkpoint-<step>.pt and deletes older ones beyond `keep`, only
-// after the new one is complete.
+// Writes <dir>/checkpoint-<step>.pt, then points <dir>/latest at it, then
+// deletes the oldest beyond `keep`. A failed write (full disk, read-only
+// folder) throws cloze::Error naming the file and the reason, and leaves the
+// earlier checkpoints and the pointer as they were.
 std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const torch::nn::Module& model,
                                       const torch::optim::Optimizer& optimizer, const CheckpointState& state,
                                       int64_t keep);
 
-// The newest checkpoint-<step>.pt in `dir`, or an empty path when there is none.
+// The checkpoint <dir>/latest names (the newest checkpoint-<step>.pt for runs
+// without the pointer), or an empty path when there is none.
 std::filesystem::path latest_checkpoint(const std::filesystem::path& dir);
 
 // Restores model, optimizer and the CPU generator; returns the saved state.

@@ -24,7 +24,8 @@ Schema train_schema();
 Schema eval_schema();
 
 struct TrainOptions {
-  int64_t steps, batch_size, accumulate, warmup_steps, log_every, checkpoint_every, keep_checkpoints;
+  int64_t steps, batch_size, accumulate, warmup_steps, log_every, checkpoint_every, keep_checkpoints,
+      skip_nonfinite;
   double lr, min_lr_ratio, weight_decay, beta1, beta2, eps, grad_clip;
   std::string decay;
   int64_t eval_every, eval_batches;
@@ -38,6 +39,11 @@ struct TrainOptions {
 // parameters (sin-cos positions) are not optimised at all.
 std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& options);
 
+struct StepResult {
+  std::vector<MaskedLoss> losses;  // one per micro-batch
+  bool applied = true;             // false: a loss or the gradient was not finite, and the update was skipped
+};
+
 class TrainStep {
  public:
   TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitSpec units, const TrainOptions& options,
@@ -45,9 +51,11 @@ class TrainStep {
 
   // Sets the learning rate, then for each of the `accumulate` micro-batches
   // that `next_micro_batch` hands over: to the device, forward, masked loss,
-  // backward; then clips the gradient norm and takes the AdamW step. Returns
-  // each micro-batch's loss; nothing is read back to the host.
-  std::vector<MaskedLoss> run(double lr, const std::function<Corrupted()>& next_micro_batch);
+  // backward; then clips the gradient norm and takes the AdamW step, unless
+  // the summed loss or the gradient norm is not finite: then the gradient is
+  // dropped and the parameters and optimizer state stay as they were. That
+  // check reads one scalar back to the host (clipping reads the norm anyway).
+  StepResult run(double lr, const std::function<Corrupted()>& next_micro_batch);
 
  private:
   DenoisingModel model_;

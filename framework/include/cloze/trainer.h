@@ -12,15 +12,31 @@
 
 namespace cloze {
 
+// How a `cloze train` invocation runs, beyond the config.
+struct TrainControl {
+  std::filesystem::path resume;  // a checkpoint to resume from; empty: the run folder's latest, if any
+  int64_t stop_at = -1;          // stop (with a checkpoint) once this many steps are done; the schedule still
+                                 // follows train.steps. -1: train to the end
+};
+
 struct TrainSummary {
-  int64_t steps = 0;
+  int64_t steps = 0;       // steps done when train() returned
+  bool finished = false;   // all train.steps done, weights exported
+  int stopped_by_signal = 0;  // SIGINT or SIGTERM that stopped it early, else 0
   double first_eval_loss = 0, last_eval_loss = 0;
   double first_eval_accuracy = 0, last_eval_accuracy = 0;
   std::filesystem::path run_dir;
 };
 
 // Trains the experiment into its run folder ([run] dir) and returns the eval
-// results at the first and the last step.
-TrainSummary train(const Experiment& experiment, const Registry& registry);
+// results at the first and the last step. A folder with a checkpoint resumes
+// from it: model, optimizer, schedule, step, data position and random state,
+// so that on the CPU the resumed run's losses equal an uninterrupted run's bit
+// for bit; metrics lines after the checkpoint's step are dropped. SIGINT or
+// SIGTERM stops after the current step with a checkpoint (stop_signal.h). A
+// loss or gradient that is not finite stops the run with a checkpoint of the
+// step before, or with train.skip_nonfinite = N, skips the update and stops
+// after N such steps in a row.
+TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control = {});
 
 }  // namespace cloze

@@ -1,0 +1,45 @@
+#!/bin/sh
+# SIGKILL at random moments, saves included (a checkpoint after every step),
+# 20 times over: every restart resumes from a checkpoint that loads, and the
+# run, finished at last, logs the very losses of a run never killed.
+# Usage: kill_resume.sh CLOZE
+set -eu
+cloze=$1
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/tiny_run.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+tiny_run 1000
+mkdir straight killed
+cp -r corpus tiny.toml straight/
+cp -r corpus tiny.toml killed/
+(cd straight && "$cloze" train tiny.toml run.dir=run train.checkpoint_every=1 > log 2>&1)
+
+# Kill delays from a fixed seed, 0.2 to 0.8 s after the restart: most land
+# in steps and saves, some in the start-up.
+delays=$(awk 'BEGIN { srand(7); for (i = 0; i < 20; i++) printf "%.3f\n", 0.2 + rand() * 0.6 }')
+kills=0
+for delay in $delays; do
+  (cd killed && exec "$cloze" train tiny.toml run.dir=run train.checkpoint_every=1 >> log 2>&1) &
+  pid=$!
+  sleep "$delay"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" || true
+  kills=$((kills + 1))
+  if [ -e killed/run/latest ]; then
+    # The checkpoint `latest` names exists and loads: --stop-at 0 resumes
+    # from it and stops at once.
+    test -f "killed/run/$(cat killed/run/latest)"
+    (cd killed && "$cloze" train tiny.toml run.dir=run --stop-at 0 >> log 2>&1)
+  fi
+done
+test "$kills" -eq 20
+test -e killed/run/latest  # some kills came after saves
+progress=$(cat killed/run/latest)
+(cd killed && "$cloze" train tiny.toml run.dir=run train.checkpoint_every=1 >> log 2>&1)
+losses straight/run > straight.losses
+losses killed/run | cmp - straight.losses
+cmp killed/run/model.safetensors straight/run/model.safetensors
+test -z "$(find killed/run -name '*.partial')"
+echo "kill_resume: $kills kills (up to $progress), every checkpoint loaded, losses equal to the uninterrupted run's"
