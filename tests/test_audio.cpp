@@ -52,8 +52,14 @@ cloze::Params audio_params(const fs::path& path, const test_support::Settings& v
   return test_support::modality_params("audio", settings);
 }
 
-std::shared_ptr<cloze::Modality> make(const cloze::Params& params) {
-  return test_support::make_modality("audio", params);
+std::shared_ptr<cloze::Modality> make(const cloze::Params& params,
+                                      std::shared_ptr<cloze::BadSamples> bad_samples = nullptr) {
+  return test_support::make_modality("audio", params, std::move(bad_samples));
+}
+
+// loader.on_bad_sample = "skip" with loader.max_bad_fraction = `fraction`.
+std::shared_ptr<cloze::BadSamples> skipping(double fraction) {
+  return std::make_shared<cloze::BadSamples>(true, fraction);
 }
 
 using test_support::whole_split;
@@ -97,12 +103,6 @@ std::string read_text(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Captures std::cerr while alive.
-struct CerrCapture {
-  std::ostringstream text;
-  std::streambuf* saved = std::cerr.rdbuf(text.rdbuf());
-  ~CerrCapture() { std::cerr.rdbuf(saved); }
-};
 
 // The HTK triangle of mel filter i at frequency f, written from the formula
 // in double precision, independently of mel.cpp.
@@ -224,7 +224,8 @@ TEST_CASE("units(): continuous p*p values on an [n_mels/p, frames/p] grid, norma
   CHECK(make(audio_params(f.dir, {{"norm_pix", true}}))->units().normalize_targets);
 }
 
-TEST_CASE("labels are the sorted sub-folder names; unreadable clips are skipped, counted and named") {
+TEST_CASE("labels are the sorted sub-folder names; unreadable clips stop the load, or are skipped and listed with "
+          "their reasons") {
   Fixture f("labels");
   write_sound(f.dir / "one" / "a.wav", tones({{500, 0.3}}, 16000, 0.5), 16000);
   write_sound(f.dir / "one" / "b.FLAC", tones({{600, 0.3}}, 16000, 0.5), 16000, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
@@ -236,11 +237,15 @@ TEST_CASE("labels are the sorted sub-folder names; unreadable clips are skipped,
   write_sound(f.dir / "two" / "no_frames.wav", {}, 16000);  // a good header over no samples
   std::ofstream(f.dir / "two" / "notes.txt") << "ignored: not a recording's extension";
 
-  CerrCapture cerr;
-  const auto modality = make(audio_params(f.dir, {}));
-  CHECK_THAT(cerr.text.str(), Contains("audio: skipped 4 unreadable clips in " + f.dir.string() + ": ") &&
-                                  Contains("one/empty.wav (") && Contains("two/truncated.wav (") &&
-                                  Contains("two/text.wav (") && Contains("two/no_frames.wav (no audio frames)"));
+  CHECK_THROWS_WITH(make(audio_params(f.dir, {})),
+                    Contains((f.dir / "one" / "empty.wav").string() + ": cannot be read (") && Contains("nor can 3 more"));
+  const auto bad = skipping(0.5);
+  const auto modality = make(audio_params(f.dir, {}), bad);
+  std::string skipped;
+  for (const auto& sample : bad->skipped()) skipped += sample.path.string() + " (" + sample.reason + ")\n";
+  CHECK(bad->skipped().size() == 4);
+  CHECK_THAT(skipped, Contains("one/empty.wav (") && Contains("two/truncated.wav (") && Contains("two/text.wav (") &&
+                          Contains("two/no_frames.wav (no audio frames)"));
   CHECK(modality->dataset(cloze::Split::train)->size() == 4);  // one/a, one/b, two/c, two/d
   CHECK(modality->dataset(cloze::Split::eval)->size() == 0);
   const auto batch = whole_split(*modality, cloze::Split::train);
@@ -281,8 +286,7 @@ TEST_CASE("nothing readable is an error naming the folder, and bad values name t
   fs::create_directories(f.dir / "bad" / "c");
   std::ofstream(f.dir / "bad" / "c" / "empty.wav").flush();
   std::ofstream(f.dir / "bad" / "c" / "text.ogg") << "not a recording";
-  CerrCapture cerr;
-  CHECK_THROWS_WITH(make(audio_params(f.dir / "bad", {})),
+  CHECK_THROWS_WITH(make(audio_params(f.dir / "bad", {}), skipping(1.0)),
                     Contains("modality.path") && Contains((f.dir / "bad").string()) && Contains("no readable"));
   fs::create_directories(f.dir / "none");
   CHECK_THROWS_WITH(make(audio_params(f.dir / "none", {})),

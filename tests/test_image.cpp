@@ -49,8 +49,14 @@ cloze::Params image_params(const fs::path& path, const test_support::Settings& v
   return test_support::modality_params("image", settings);
 }
 
-std::shared_ptr<cloze::Modality> make(const cloze::Params& params) {
-  return test_support::make_modality("image", params);
+std::shared_ptr<cloze::Modality> make(const cloze::Params& params,
+                                      std::shared_ptr<cloze::BadSamples> bad_samples = nullptr) {
+  return test_support::make_modality("image", params, std::move(bad_samples));
+}
+
+// loader.on_bad_sample = "skip" with loader.max_bad_fraction = `fraction`.
+std::shared_ptr<cloze::BadSamples> skipping(double fraction) {
+  return std::make_shared<cloze::BadSamples>(true, fraction);
 }
 
 using test_support::whole_split;
@@ -131,12 +137,6 @@ Bytes read_bytes(const fs::path& path) {
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-// Captures std::cerr while alive.
-struct CerrCapture {
-  std::ostringstream text;
-  std::streambuf* saved = std::cerr.rdbuf(text.rdbuf());
-  ~CerrCapture() { std::cerr.rdbuf(saved); }
-};
 
 }  // namespace
 
@@ -258,7 +258,8 @@ TEST_CASE("IDX: a folder called fashion-mnist names its labels after Fashion-MNI
   CHECK_THAT(digits->preview(batch, corrupted, 1), Contains("7"));
 }
 
-TEST_CASE("folder: labels are the sorted sub-folder names, unreadable pictures are skipped and reported") {
+TEST_CASE("folder: labels are the sorted sub-folder names; unreadable pictures stop the load, or are skipped and "
+          "listed") {
   Fixture f("folder_labels");
   for (const char* name : {"b.png", "c.png"}) write_png(f.dir / "dog" / name, random_picture(12, 10, CV_8UC3));
   for (const char* name : {"a.png", "d.jpg", "e.png"}) write_png(f.dir / "cat" / name, random_picture(10, 10, CV_8UC3));
@@ -266,12 +267,19 @@ TEST_CASE("folder: labels are the sorted sub-folder names, unreadable pictures a
   const Bytes good = read_bytes(f.dir / "cat" / "a.png");
   write_file(f.dir / "cat" / "truncated.png", Bytes(good.begin(), good.begin() + static_cast<long>(good.size() / 3)));
 
-  CerrCapture cerr;
-  const auto modality = make(image_params(f.dir, {{"format", std::string("folder")},
-                                                  {"image_size", int64_t{8}},
-                                                  {"eval_fraction", 0.0}}));
-  CHECK_THAT(cerr.text.str(), Contains("image: skipped 2 unreadable images in " + f.dir.string()) &&
-                                  Contains("cat/empty.png") && Contains("cat/truncated.png"));
+  const auto params =
+      image_params(f.dir, {{"format", std::string("folder")}, {"image_size", int64_t{8}}, {"eval_fraction", 0.0}});
+  // loader.on_bad_sample = "error", the default: the first unreadable file is named.
+  CHECK_THROWS_WITH(make(params), Contains((f.dir / "cat" / "empty.png").string() + ": cannot be read") &&
+                                      Contains("nor can 1 more") && Contains("on_bad_sample = \"skip\""));
+  // "skip": left out and listed, unless more than max_bad_fraction of the folder.
+  CHECK_THROWS_WITH(make(params, skipping(0.25)), Contains("2 of 7 files cannot be read (28.6%"));
+  const auto bad = skipping(0.3);
+  const auto modality = make(params, bad);
+  REQUIRE(bad->skipped().size() == 2);
+  CHECK(bad->skipped()[0].path == f.dir / "cat" / "empty.png");
+  CHECK(bad->skipped()[1].path == f.dir / "cat" / "truncated.png");
+  CHECK_THAT(bad->to_jsonl(), Contains("{\"path\":\"" + (f.dir / "cat" / "truncated.png").string() + "\",\"reason\":"));
   const auto batch = whole_split(*modality, cloze::Split::train);  // sorted: cat/a, cat/d, cat/e, dog/b, dog/c
   CHECK(batch.labels.equal(at::tensor(std::vector<int64_t>{0, 0, 0, 1, 1}, at::kLong)));
   CHECK(modality->dataset(cloze::Split::eval)->size() == 0);
@@ -310,8 +318,7 @@ TEST_CASE("folder: nothing readable is an error naming the folder, and a folder 
   fs::create_directories(f.dir / "bad" / "c");
   std::ofstream(f.dir / "bad" / "c" / "empty.png").flush();
   std::ofstream(f.dir / "bad" / "c" / "text.jpg") << "not a picture";
-  CerrCapture cerr;
-  CHECK_THROWS_WITH(make(image_params(f.dir / "bad", {{"image_size", int64_t{8}}})),
+  CHECK_THROWS_WITH(make(image_params(f.dir / "bad", {{"image_size", int64_t{8}}}), skipping(1.0)),
                     Contains((f.dir / "bad").string()) && Contains("no readable"));
   fs::create_directories(f.dir / "none");
   CHECK_THROWS_WITH(make(image_params(f.dir / "none", {{"image_size", int64_t{8}}})),

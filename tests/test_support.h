@@ -73,8 +73,12 @@ inline cloze::Params modality_params(const std::string& modality, const Settings
   return params;
 }
 
-inline std::shared_ptr<cloze::Modality> make_modality(const std::string& modality, const cloze::Params& params) {
-  return registry().make_modality(modality, params, cloze::ModalityContext{});
+// With `bad_samples` given, unreadable files go there (by default: an error).
+inline std::shared_ptr<cloze::Modality> make_modality(const std::string& modality, const cloze::Params& params,
+                                                      std::shared_ptr<cloze::BadSamples> bad_samples = nullptr) {
+  cloze::ModalityContext context;
+  if (bad_samples) context.bad_samples = std::move(bad_samples);
+  return registry().make_modality(modality, params, context);
 }
 
 // Every sample of a split, collated in order.

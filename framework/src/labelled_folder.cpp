@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iostream>
 
 #include "cloze/error.h"
 
@@ -96,17 +95,6 @@ LabelledFolder list_labelled_folder(const fs::path& root, const std::vector<std:
   listing.class_names = sub_folders(root);
   split_by_hash(list_files(root, root, extensions, listing.class_names), eval_fraction, listing);
   return listing;
-}
-
-void report_skipped(const std::string& who, const std::string& what, const fs::path& folder,
-                    const std::vector<std::string>& skipped) {
-  if (skipped.empty()) return;
-  constexpr std::size_t shown = 5;
-  std::string names;
-  for (std::size_t i = 0; i < std::min(shown, skipped.size()); ++i) names += (i ? ", " : "") + skipped[i];
-  if (skipped.size() > shown) names += ", ...";
-  std::cerr << who << ": skipped " << skipped.size() << " unreadable " << what << " in " << folder.string() << ": "
-            << names << std::endl;
 }
 
 }  // namespace cloze

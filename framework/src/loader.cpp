@@ -23,6 +23,11 @@ Schema loader_schema() {
        "threads that collate and corrupt batches; 0 makes each batch on the trainer's thread"},
       {"prefetch", ParamType::integer, int64_t{4}, "batches made ahead of the trainer, at most"},
       {"shuffle", ParamType::boolean, true, "visit the samples in a new random order every epoch"},
+      {"on_bad_sample", ParamType::string, std::string("error"),
+       "a file the modality cannot read: \"error\" stops naming it; \"skip\" leaves it out and logs it to "
+       "<run>/bad_samples.jsonl"},
+      {"max_bad_fraction", ParamType::real, 0.01,
+       "on_bad_sample = \"skip\": stop when more than this share of a folder's files cannot be read"},
   };
 }
 

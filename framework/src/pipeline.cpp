@@ -24,11 +24,13 @@ SectionSchemas framework_sections() {
 
 Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
     : seed_(static_cast<uint64_t>(experiment.section("run").integer("seed"))),
-      loader_params_(experiment.section("loader")) {
+      loader_params_(experiment.section("loader")),
+      bad_samples_(std::make_shared<BadSamples>(BadSamples::from(loader_params_))) {
   corruption_ = registry.make_corruption(experiment.corruption, experiment.section("corruption"));
   ModalityContext context;
   context.cache_dir = experiment.section("run").string("cache_dir");
   context.seed = seed_;
+  context.bad_samples = bad_samples_;
   context.raw_length = [corruption = corruption_](int64_t n) { return corruption->raw_length(n); };
   modality_ = registry.make_modality(experiment.modality, experiment.section("modality"), context);
   units_ = modality_->units();

@@ -151,6 +151,11 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
                    std::to_string(model->parameters().size()) + " tensors, " + std::to_string(threads) +
                    " threads on " + device.str() + ", run folder " + run_dir.string() +
                    (state.step > 0 ? ", resuming at step " + std::to_string(state.step) : ""));
+  if (const auto& skipped = pipeline.bad_samples().skipped(); !skipped.empty()) {
+    write_durably(run_dir / "bad_samples.jsonl", pipeline.bad_samples().to_jsonl());
+    progress.message("left out " + std::to_string(skipped.size()) + " files that cannot be read (first: " +
+                     skipped.front().path.string() + "), listed in " + (run_dir / "bad_samples.jsonl").string());
+  }
 
   // The same held-out batches at every eval, so the curve measures the model.
   std::vector<Corrupted> eval_batches;

@@ -109,10 +109,10 @@ void require_no_empty_filter(const Params& params, const at::Tensor& filterbank)
                      " falls between two FFT bins and catches none; use fewer mels, a larger n_fft or a higher fmin");
 }
 
-LabelledSpectrograms load(const Params& params, const LogMel& log_mel) {
+LabelledSpectrograms load(const Params& params, const LogMel& log_mel, BadSamples& bad_samples) {
   try {
     return read_clip_folder(params.string("path"), log_mel, params.integer("sample_rate"),
-                            params.real("eval_fraction"));
+                            params.real("eval_fraction"), bad_samples);
   } catch (const Error& e) {
     params.require(false, "path", e.what());  // names the config key the folder came from
     throw;
@@ -121,7 +121,7 @@ LabelledSpectrograms load(const Params& params, const LogMel& log_mel) {
 
 class AudioModality final : public Modality {
  public:
-  explicit AudioModality(const Params& params)
+  AudioModality(const Params& params, const ModalityContext& context)
       : patch_(params.integer("patch_size")),
         n_mels_(params.integer("n_mels")),
         frames_(params.integer("frames")),
@@ -129,7 +129,7 @@ class AudioModality final : public Modality {
     validate(params);
     const LogMel log_mel(spectrogram_options(params));
     require_no_empty_filter(params, log_mel.filterbank());
-    LabelledSpectrograms data = load(params, log_mel);
+    LabelledSpectrograms data = load(params, log_mel, *context.bad_samples);
     keep_first(data.train.values, data.train.labels, params.integer("max_train"));
     keep_first(data.eval.values, data.eval.labels, params.integer("max_eval"));
     stats_ = level_stats(data.train.values);
@@ -197,7 +197,7 @@ CLOZE_PLUGIN(registry) {
   registry.add_modality(
       "audio",
       "a folder of WAV/FLAC/OGG recordings as log-mel spectrograms cut into normalised p x p patches (Audio-MAE)",
-      cloze::audio::schema(), [](const cloze::Params& params, const cloze::ModalityContext&) {
-        return std::make_shared<cloze::audio::AudioModality>(params);
+      cloze::audio::schema(), [](const cloze::Params& params, const cloze::ModalityContext& context) {
+        return std::make_shared<cloze::audio::AudioModality>(params, context);
       });
 }

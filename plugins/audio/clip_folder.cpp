@@ -18,10 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Decodes `files` in parallel into one split, appending those it cannot read
-// to `skipped` as "relative/path.wav (reason)".
+// Decodes `files` in parallel into one split, appending those it cannot read,
+// with the reason, to `unreadable`.
 Spectrograms decode(const std::vector<LabelledFile>& files, const LogMel& log_mel, int64_t sample_rate,
-                    std::vector<std::string>& skipped) {
+                    std::vector<BadSample>& unreadable) {
   const auto count = static_cast<int64_t>(files.size());
   std::vector<at::Tensor> decoded(files.size());  // [n_mels, frames] each, undefined when unreadable
   std::vector<std::string> errors(files.size());
@@ -43,7 +43,7 @@ Spectrograms decode(const std::vector<LabelledFile>& files, const LogMel& log_me
       kept.push_back(decoded[i]);
       labels.push_back(files[i].label);
     } else {
-      skipped.push_back(files[i].relative + " (" + errors[i] + ")");
+      unreadable.push_back({files[i].path, errors[i]});
     }
   }
   const auto rows = static_cast<int64_t>(kept.size());
@@ -56,16 +56,16 @@ Spectrograms decode(const std::vector<LabelledFile>& files, const LogMel& log_me
 }  // namespace
 
 LabelledSpectrograms read_clip_folder(const fs::path& folder, const LogMel& log_mel, int64_t sample_rate,
-                                      double eval_fraction) {
+                                      double eval_fraction, BadSamples& bad_samples) {
   const LabelledFolder listing = list_labelled_folder(folder, {".wav", ".flac", ".ogg"}, eval_fraction);
   if (listing.train.empty() && listing.eval.empty())
     throw Error(folder.string() + ": holds no .wav, .flac or .ogg recordings");
-  std::vector<std::string> skipped;
-  LabelledSpectrograms data{decode(listing.train, log_mel, sample_rate, skipped),
-                            decode(listing.eval, log_mel, sample_rate, skipped), listing.class_names};
-  report_skipped("audio", "clips", folder, skipped);
+  std::vector<BadSample> unreadable;
+  LabelledSpectrograms data{decode(listing.train, log_mel, sample_rate, unreadable),
+                            decode(listing.eval, log_mel, sample_rate, unreadable), listing.class_names};
+  bad_samples.report(folder, unreadable, static_cast<int64_t>(listing.train.size() + listing.eval.size()));
   if (data.train.values.size(0) == 0)
-    throw Error(folder.string() + ": no readable train clips (" + std::to_string(skipped.size()) +
+    throw Error(folder.string() + ": no readable train clips (" + std::to_string(unreadable.size()) +
                 " files could not be read)");
   if (data.eval.values.size(0) == 0 && !listing.eval.empty())
     throw Error(folder.string() + ": none of the " + std::to_string(listing.eval.size()) + " eval clips could be read");

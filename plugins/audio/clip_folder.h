@@ -6,18 +6,19 @@
 
 #include <filesystem>
 
+#include "cloze/bad_samples.h"
 #include "log_mel.h"
 #include "spectrograms.h"
 
 namespace cloze::audio {
 
 // Reads, mixes down, resamples (sound_file.h) and transforms (log_mel.h)
-// every recording, in parallel. A file libsndfile cannot open or that holds no
-// frames is skipped; the skipped ones are listed once on stderr with their
-// reasons. Throws cloze::Error naming the folder when it does not exist, holds
+// every recording, in parallel. The files libsndfile cannot open or that hold
+// no frames go to `bad_samples` with their reasons, which throws or leaves
+// them out as loader.on_bad_sample says. Throws cloze::Error naming the folder when it does not exist, holds
 // no recordings, or none of a split's recordings can be read, and naming an
 // eval label sub-folder that train lacks.
 LabelledSpectrograms read_clip_folder(const std::filesystem::path& folder, const LogMel& log_mel, int64_t sample_rate,
-                                      double eval_fraction);
+                                      double eval_fraction, BadSamples& bad_samples);
 
 }  // namespace cloze::audio

@@ -19,21 +19,23 @@ namespace fs = std::filesystem;
 namespace {
 
 // Decodes `files` (in parallel: imread is thread-safe) into one split,
-// appending the relative paths of those it cannot decode to `skipped`.
+// appending those it cannot decode to `unreadable`.
 Images decode(const std::vector<LabelledFile>& files, const DecodeOptions& options,
-              std::vector<std::string>& skipped) {
+              std::vector<BadSample>& unreadable) {
   const auto count = static_cast<int64_t>(files.size());
   const int64_t side = options.image_size, channels = options.channels;
   at::Tensor pixels = at::empty({count, channels, side, side}, at::kByte);
   std::vector<uint8_t> readable(files.size(), 0);
+  std::vector<std::string> errors(files.size(), "OpenCV cannot decode it");
   const int flags = channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;  // both 8-bit
   at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       cv::Mat picture;
       try {
         picture = cv::imread(files[static_cast<std::size_t>(i)].path.string(), flags);
-      } catch (const cv::Exception&) {
-        continue;  // counted as unreadable below
+      } catch (const cv::Exception& e) {
+        errors[static_cast<std::size_t>(i)] = e.what();
+        continue;
       }
       if (picture.empty()) continue;
       copy_to_planes(to_square(picture, static_cast<int>(side)), pixels[i]);
@@ -46,7 +48,7 @@ Images decode(const std::vector<LabelledFile>& files, const DecodeOptions& optio
       kept.push_back(static_cast<int64_t>(i));
       labels.push_back(files[i].label);
     } else {
-      skipped.push_back(files[i].relative);
+      unreadable.push_back({files[i].path, errors[i]});
     }
   }
   const auto rows = static_cast<int64_t>(kept.size());
@@ -57,16 +59,17 @@ Images decode(const std::vector<LabelledFile>& files, const DecodeOptions& optio
 
 }  // namespace
 
-LabelledImages read_image_folder(const fs::path& folder, const DecodeOptions& options, double eval_fraction) {
+LabelledImages read_image_folder(const fs::path& folder, const DecodeOptions& options, double eval_fraction,
+                                 BadSamples& bad_samples) {
   const LabelledFolder listing = list_labelled_folder(folder, {".png", ".jpg", ".jpeg"}, eval_fraction);
   if (listing.train.empty() && listing.eval.empty())
     throw Error(folder.string() + ": holds no .png, .jpg or .jpeg pictures");
-  std::vector<std::string> skipped;
-  LabelledImages data{decode(listing.train, options, skipped), decode(listing.eval, options, skipped),
+  std::vector<BadSample> unreadable;
+  LabelledImages data{decode(listing.train, options, unreadable), decode(listing.eval, options, unreadable),
                       listing.class_names};
-  report_skipped("image", "images", folder, skipped);
+  bad_samples.report(folder, unreadable, static_cast<int64_t>(listing.train.size() + listing.eval.size()));
   if (data.train.pixels.size(0) == 0)
-    throw Error(folder.string() + ": no readable train pictures (" + std::to_string(skipped.size()) +
+    throw Error(folder.string() + ": no readable train pictures (" + std::to_string(unreadable.size()) +
                 " files could not be decoded)");
   if (data.eval.pixels.size(0) == 0 && !listing.eval.empty())
     throw Error(folder.string() + ": none of the " + std::to_string(listing.eval.size()) +

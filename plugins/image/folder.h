@@ -10,13 +10,15 @@
 
 #include <filesystem>
 
+#include "cloze/bad_samples.h"
 #include "images.h"
 
 namespace cloze::image {
 
 // Decodes every picture once into memory, at options.image_size (> 0) and
-// options.channels. A file OpenCV cannot decode (empty, truncated, not an
-// image) is skipped, and the skipped ones are listed once on stderr. With no
+// options.channels. The files OpenCV cannot decode (empty, truncated, not an
+// image) go to `bad_samples`, which throws or leaves them out as
+// loader.on_bad_sample says. With no
 // split sub-folders, `eval_fraction` of the files (on average, at least one of
 // each split when there are two or more files and it is > 0) go to eval by a
 // hash of their relative path, the same on every run and machine. Throws
@@ -24,6 +26,6 @@ namespace cloze::image {
 // or none of a split's pictures can be decoded, and naming an eval class
 // sub-folder that train lacks.
 LabelledImages read_image_folder(const std::filesystem::path& folder, const DecodeOptions& options,
-                                 double eval_fraction);
+                                 double eval_fraction, BadSamples& bad_samples);
 
 }  // namespace cloze::image

@@ -74,14 +74,15 @@ void validate(const Params& params) {
   params.require(params.integer("max_eval") >= 0, "max_eval", "must be 0 (all) or more");
 }
 
-LabelledImages load(const Params& params) {
+LabelledImages load(const Params& params, BadSamples& bad_samples) {
   const std::filesystem::path path = params.string("path");
   const bool idx = params.string("format") == "idx" || (params.string("format") == "auto" && holds_idx(path));
   const DecodeOptions options{params.integer("image_size"), params.integer("channels")};
   params.require(idx || options.image_size > 0, "image_size",
                  "a folder of pictures needs a size to bring them all to (0 keeps IDX images as they are)");
   try {
-    return idx ? read_idx_folder(path, options) : read_image_folder(path, options, params.real("eval_fraction"));
+    return idx ? read_idx_folder(path, options)
+               : read_image_folder(path, options, params.real("eval_fraction"), bad_samples);
   } catch (const Error& e) {
     params.require(false, "path", e.what());  // names the config key the folder came from
     throw;
@@ -97,12 +98,12 @@ ChannelStats stats_for(const std::string& normalize, const Images& train) {
 
 class ImageModality final : public Modality {
  public:
-  explicit ImageModality(const Params& params)
+  ImageModality(const Params& params, const ModalityContext& context)
       : patch_(params.integer("patch_size")),
         channels_(params.integer("channels")),
         norm_pix_(params.boolean("norm_pix")) {
     validate(params);
-    LabelledImages data = load(params);
+    LabelledImages data = load(params, *context.bad_samples);
     side_ = data.train.pixels.size(2);
     params.require(side_ % patch_ == 0, "patch_size",
                    "must divide the images' side " + std::to_string(side_) + " (their own size; image_size = 0)");
@@ -179,7 +180,7 @@ class ImageModality final : public Modality {
 CLOZE_PLUGIN(registry) {
   registry.add_modality(
       "image", "square images from IDX files (Fashion-MNIST) or a folder of PNG/JPEG, as normalised p x p x C patches",
-      cloze::image::schema(), [](const cloze::Params& params, const cloze::ModalityContext&) {
-        return std::make_shared<cloze::image::ImageModality>(params);
+      cloze::image::schema(), [](const cloze::Params& params, const cloze::ModalityContext& context) {
+        return std::make_shared<cloze::image::ImageModality>(params, context);
       });
 }

@@ -35,9 +35,4 @@ struct LabelledFolder {
 LabelledFolder list_labelled_folder(const std::filesystem::path& folder, const std::vector<std::string>& extensions,
                                     double eval_fraction);
 
-// One stderr line for the files a reader skipped, the first few named:
-//   "<who>: skipped 2 unreadable <what> in FOLDER: a.png, b.png"
-void report_skipped(const std::string& who, const std::string& what, const std::filesystem::path& folder,
-                    const std::vector<std::string>& skipped);
-
 }  // namespace cloze

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cloze/bad_samples.h"
 #include "cloze/batch.h"
 #include "cloze/corrupted.h"
 #include "cloze/grid.h"
@@ -42,6 +43,8 @@ struct ModalityContext {
   // raw_length (see corruption.h). Modalities whose length is set by the data
   // (image and audio grids) ignore it.
   std::function<int64_t(int64_t)> raw_length = [](int64_t n) { return n; };
+  // Where modalities that read files report those they cannot read.
+  std::shared_ptr<BadSamples> bad_samples = std::make_shared<BadSamples>();
 };
 
 class Modality {

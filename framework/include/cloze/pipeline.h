@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "cloze/bad_samples.h"
 #include "cloze/corruption.h"
 #include "cloze/experiment.h"
 #include "cloze/loader.h"
@@ -32,6 +33,8 @@ class Pipeline {
   const Grid& grid() const { return grid_; }
   std::shared_ptr<const Corruption> corruption() const { return corruption_; }
   uint64_t seed() const { return seed_; }
+  // The files the modality left out under loader.on_bad_sample = "skip".
+  const BadSamples& bad_samples() const { return *bad_samples_; }
 
   // A loader over `split` starting at batch `first_batch` of its stream. The
   // eval split is never shuffled, so its first batches are the same each time.
@@ -48,6 +51,7 @@ class Pipeline {
   Grid grid_;
   uint64_t seed_;
   Params loader_params_;
+  std::shared_ptr<BadSamples> bad_samples_;
 };
 
 // The experiment's model, shaped for the pipeline's units, grid and the
