@@ -4,42 +4,10 @@
 # not finish. Usage: compare_resume.sh CLOZE
 set -eu
 cloze=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+. "$(dirname "$0")/tiny_run.sh"
+enter_scratch
+tiny_run 2
 
-# A tiny labelled corpus: two files, so two classes for the probe.
-mkdir corpus
-for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
-  printf 'the cat sat on the mat %s\n%%\n' "$i" >> corpus/cats
-  printf 'a dog ran in the park %s\n%%\n' "$i" >> corpus/dogs
-done
-cat > tiny.toml <<'TOML'
-[run]
-threads = 1
-cache_dir = "cache"
-[modality]
-name = "text"
-corpus = ["corpus"]
-tokenizer = "byte"
-sentinels = 0
-separator = "%"
-seq_len = 16
-eval_fraction = 0.25
-[corruption]
-name = "token_mask"
-[model]
-dim = 16
-layers = 1
-heads = 2
-[train]
-steps = 2
-batch_size = 4
-warmup_steps = 0
-[eval]
-every = 1
-batches = 1
-TOML
 cat > sweep.toml <<'TOML'
 [sweep]
 dir = "sweep-runs"

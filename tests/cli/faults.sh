@@ -5,11 +5,8 @@
 # with the file named, nothing already written changed. Usage: faults.sh CLOZE
 set -eu
 cloze=$1
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/tiny_run.sh"
-tmp=$(mktemp -d)
-trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
-cd "$tmp"
+. "$(dirname "$0")/tiny_run.sh"
+enter_scratch
 tiny_run 40
 
 # lr = 1e30: the first update throws every weight to about 1e30, and the

@@ -5,11 +5,8 @@
 # Usage: kill_resume.sh CLOZE
 set -eu
 cloze=$1
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/tiny_run.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+. "$(dirname "$0")/tiny_run.sh"
+enter_scratch
 tiny_run 1000
 mkdir straight killed
 cp -r corpus tiny.toml straight/

@@ -6,11 +6,8 @@
 # checkpoint. Usage: resume_exact.sh CLOZE
 set -eu
 cloze=$1
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/tiny_run.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+. "$(dirname "$0")/tiny_run.sh"
+enter_scratch
 tiny_run 40
 
 # Each run in its own folder under the same name, so the exported

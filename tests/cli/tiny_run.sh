@@ -1,6 +1,17 @@
-# Sourced by the CLI tests that train: writes a tiny text corpus and
-# tiny.toml (a 2-layer model with dropout, one metrics line per step) into
-# the current folder. Usage: tiny_run STEPS
+# Sourced by the CLI tests that train. Usage:
+#   . "$(dirname "$0")/tiny_run.sh"; enter_scratch; tiny_run STEPS
+
+# Moves into a fresh temporary folder, removed on exit (made writable first:
+# a test may lock parts of it).
+enter_scratch() {
+  tmp=$(mktemp -d)
+  trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+  cd "$tmp"
+}
+
+# Writes a tiny labelled text corpus (two files, so two classes for a probe)
+# and tiny.toml (a 2-layer model with dropout, one metrics line per step)
+# into the current folder.
 tiny_run() {
   mkdir -p corpus
   : > corpus/cats
