@@ -20,9 +20,14 @@ int64_t add_block(int64_t rows, int64_t cols, const std::vector<uint8_t>& paddin
     const double area = min_area + (static_cast<double>(remaining) - min_area) * rng.uniform();
     const double aspect = std::exp(log_aspect + (-log_aspect - log_aspect) * rng.uniform());
     // Python's round() takes halves to even, as nearbyint does in the default rounding mode.
-    const auto height = static_cast<int64_t>(std::nearbyint(std::sqrt(area * aspect)));
-    const auto width = static_cast<int64_t>(std::nearbyint(std::sqrt(area / aspect)));
-    if (height >= rows || width >= cols) continue;  // BEiT's strict check: no block spans an axis
+    const double block_height = std::nearbyint(std::sqrt(area * aspect));
+    const double block_width = std::nearbyint(std::sqrt(area / aspect));
+    // BEiT's strict check: no block spans an axis. Made on the doubles, before
+    // the casts: a large min_block or a tiny aspect gives sides far beyond
+    // int64, whose conversion is undefined (found by tests/fuzz/fuzz_patch_mask).
+    if (!(block_height < static_cast<double>(rows) && block_width < static_cast<double>(cols))) continue;
+    const auto height = static_cast<int64_t>(block_height);
+    const auto width = static_cast<int64_t>(block_width);
     const auto top = static_cast<int64_t>(rng.below(static_cast<uint64_t>(rows - height + 1)));
     const auto left = static_cast<int64_t>(rng.below(static_cast<uint64_t>(cols - width + 1)));
 

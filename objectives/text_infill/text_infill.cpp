@@ -62,7 +62,10 @@ class TextInfill : public cloze::Corruption {
       : rate_(params.real("rate")), lambda_(params.real("poisson_lambda")), random_(params.real("random")) {
     params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
     // SampleRng::poisson is Knuth's product sampler: exact, but its cost grows with lambda.
-    params.require(lambda_ > 0.0 && lambda_ <= 30.0, "poisson_lambda", "must be in (0, 30]");
+    // Below, a draw is 0 with probability exp(-lambda), so covering a row's
+    // budget takes about budget / lambda draws: at lambda = 1e-300 corrupt()
+    // never returned (found by tests/fuzz/fuzz_text_infill).
+    params.require(lambda_ >= 0.01 && lambda_ <= 30.0, "poisson_lambda", "must be in [0.01, 30]");
     params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
   }
 

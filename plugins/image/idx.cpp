@@ -94,13 +94,20 @@ IdxArray read_idx(const fs::path& path, uint32_t magic, const std::string& what)
     throw Error(path.string() + ": truncated: holds " + std::to_string(size) + " bytes, the header of " +
                 std::to_string(rank) + " dimensions needs " + std::to_string(header));
   std::size_t count = 1;
+  bool overflow = false;
   for (std::size_t i = 0; i < rank; ++i) {
     const uint32_t dim = big_endian_u32(array.bytes.data() + 4 + 4 * i);
     array.dims.push_back(dim);
-    count *= dim;
+    overflow |= __builtin_mul_overflow(count, std::size_t{dim}, &count);
   }
   if (std::find(array.dims.begin() + 1, array.dims.end(), 0) != array.dims.end())
     throw Error(path.string() + ": the header's dimensions " + dims_text(array.dims) + " include an empty one");
+  // Checked before the size comparison below: a product that wrapped around
+  // (2^16 x 2^24 x 2^24 = 2^64 = 0) would pass it and the images be read far
+  // past the file's bytes (found while writing tests/fuzz/fuzz_idx).
+  if (overflow)
+    throw Error(path.string() + ": the header's dimensions " + dims_text(array.dims) + " hold more than " +
+                std::to_string(SIZE_MAX) + " values");
   array.values_offset = header;
   const std::size_t values = size - header;
   if (values < count)
