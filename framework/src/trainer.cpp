@@ -180,7 +180,11 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
   if (checkpoint.empty()) run_eval(0);
 
   auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch);
-  const auto save = [&] { save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints); };
+  int64_t saved_step = checkpoint.empty() ? -1 : state.step;  // the step the newest checkpoint holds
+  const auto save = [&] {
+    save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
+    saved_step = state.step;
+  };
   const StopOnSignal stop_signal;
   const int64_t last_step = control.stop_at >= 0 ? std::min(control.stop_at, options.steps) : options.steps;
   int64_t nonfinite_in_a_row = 0, nonfinite_skipped = 0;
@@ -205,13 +209,13 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
       const std::string what = "step " + std::to_string(step + 1) + ": the loss or the gradient is not finite";
       if (nonfinite_in_a_row > options.skip_nonfinite) {
         save();  // the state before this step: everything up to it is kept
-        throw Error(what + (options.skip_nonfinite == 0
-                                ? "; stopped before updating (train.skip_nonfinite = N skips up to N such steps)"
-                                : "; " + std::to_string(nonfinite_in_a_row) + " in a row, more than "
-                                                                                 "train.skip_nonfinite = " +
-                                      std::to_string(options.skip_nonfinite)) +
-                    ". Checkpoint of step " + std::to_string(state.step) + " saved in " + run_dir.string() +
-                    "; lowering train.lr or raising train.warmup_steps usually helps");
+        const std::string why =
+            options.skip_nonfinite == 0
+                ? "stopped before updating (train.skip_nonfinite = N skips up to N such steps)"
+                : std::to_string(nonfinite_in_a_row) + " in a row, more than train.skip_nonfinite = " +
+                      std::to_string(options.skip_nonfinite);
+        throw Error(what + "; " + why + ". Checkpoint of step " + std::to_string(state.step) + " saved in " +
+                    run_dir.string() + "; lowering train.lr or raising train.warmup_steps usually helps");
       }
       progress.message(what + ", update skipped (" + std::to_string(nonfinite_in_a_row) + " in a row)");
     } else {
@@ -250,7 +254,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
       save();
   }
   progress.finish();
-  if (latest_checkpoint(run_dir).filename() != "checkpoint-" + std::to_string(state.step) + ".pt") save();
+  if (saved_step != state.step) save();
 
   TrainSummary summary = summarize(run_dir, state.step);
   summary.stopped_by_signal = stop_signal.received();
