@@ -49,6 +49,13 @@ struct Fixture : test_support::Fixture {
   }
 
   cloze::ModalityContext context(const std::string& cache = "cache") const { return {dir / cache, 0}; }
+
+  // A context whose loader skips unreadable documents, however many.
+  cloze::ModalityContext skipping_context() const {
+    cloze::ModalityContext skipping = context();
+    skipping.bad_samples = std::make_shared<cloze::BadSamples>(/*skip=*/true, /*max_fraction=*/1.0);
+    return skipping;
+  }
 };
 
 cloze::Params text_params(const std::vector<std::pair<std::string, cloze::Value>>& values) {
@@ -122,13 +129,6 @@ std::vector<fs::path> files_named(const fs::path& dir, const std::string& suffix
   }
   return found;
 }
-
-// Collects what is written to std::cerr while it lives.
-struct CaptureStderr {
-  std::ostringstream text;
-  std::streambuf* saved = std::cerr.rdbuf(text.rdbuf());
-  ~CaptureStderr() { std::cerr.rdbuf(saved); }
-};
 
 Strings synthetic_words() {
   return {"the",   "cat",  "sat",     "on",    "mat",    "dog",   "ran",   "far",  "away",
@@ -413,16 +413,19 @@ TEST_CASE("sentencepiece: trained on the corpus once, deterministic, with the re
 
 TEST_CASE("token cache: a second construction reads the cache instead of tokenizing again") {
   Fixture f("token_cache");
-  // The document that is not UTF-8 is reported only by a pass that tokenizes.
+  // The document that is not UTF-8 is found by the pass that tokenizes, and
+  // kept in the cache so that later runs report it too.
   const auto corpus = f.write("a.txt", "abcdef\n%\nnot \xFF UTF-8\n");
   const auto params = text_params({{"corpus", Strings{corpus}}, {"separator", std::string("%")},
                                    {"tokenizer", std::string("byte")}, {"eval_fraction", 0.0},
                                    {"seq_len", int64_t{8}}});
-  {
-    CaptureStderr captured;
-    make(params, f.context());
-    CHECK_THAT(captured.text.str(), Contains("skipped 1 document with invalid UTF-8"));
-  }
+  const auto unreadable_reported = [&] {
+    const auto context = f.skipping_context();
+    make(params, context);
+    const auto& skipped = context.bad_samples->skipped();
+    return skipped.size() == 1 && skipped[0].path == corpus + ":3";
+  };
+  CHECK(unreadable_reported());
   const auto caches = files_named(f.dir / "cache", "tokens.i32");
   REQUIRE(caches.size() == 1);
   const auto before = snapshot(f.dir / "cache");
@@ -434,12 +437,9 @@ TEST_CASE("token cache: a second construction reads the cache instead of tokeniz
     tokens.write(reinterpret_cast<const char*>(&marked), sizeof marked);
   }
   fs::last_write_time(caches[0], fs::file_time_type(fs::file_time_type::duration(before.at(caches[0].string()))));
-  {
-    CaptureStderr captured;
-    const auto again = make(params, f.context())->dataset(cloze::Split::train)->collate({0});
-    CHECK(row_ids(again, 0)[0] == mask);
-    CHECK(captured.text.str().empty());
-  }
+  const auto again = make(params, f.skipping_context())->dataset(cloze::Split::train)->collate({0});
+  CHECK(row_ids(again, 0)[0] == mask);
+  CHECK(unreadable_reported());
   CHECK(snapshot(f.dir / "cache") == before);
 
   // Another corpus is another key: tokenized afresh.
@@ -449,19 +449,45 @@ TEST_CASE("token cache: a second construction reads the cache instead of tokeniz
   CHECK(files_named(f.dir / "cache", "tokens.i32").size() == 2);
 }
 
-TEST_CASE("documents that are not UTF-8 are skipped and counted once per file") {
+TEST_CASE("documents that are not UTF-8 follow loader.on_bad_sample, named by file and line") {
   Fixture f("invalid_utf8");
-  const auto mixed = f.write("mixed.txt", "good\n%\nbad \xFF here\n%\nalso \xC3\x28 bad\n%\nfine\n");
+  const auto mixed = f.write("mixed.txt", "good\n%\nbad \xFF here\n%\n\nalso \xC3\x28 bad\n%\nfine\n");
   auto params = text_params({{"corpus", Strings{mixed}}, {"separator", std::string("%")},
                              {"tokenizer", std::string("byte")}, {"eval_fraction", 0.0}});
-  CaptureStderr captured;
-  const auto text_modality = make(params, f.context());
+  // "error", the default: the first bad document stops the run.
+  CHECK_THROWS_WITH(make(params, f.context()), Contains(mixed + ":3: cannot be read (not valid UTF-8: byte 0xFF at column 5)") &&
+                                                   Contains("nor can 1 more in [" + mixed + "]"));
+
+  // "skip": left out and listed, each at the line of its first bad byte.
+  const auto skipping = f.skipping_context();
+  const auto text_modality = make(params, skipping);
   CHECK(byte_documents(*text_modality->dataset(cloze::Split::train)) == Strings{"good", "fine"});
-  CHECK(captured.text.str() == "text: skipped 2 documents with invalid UTF-8 in " + mixed + "\n");
+  const auto& skipped = skipping.bad_samples->skipped();
+  REQUIRE(skipped.size() == 2);
+  CHECK(skipped[0].path == mixed + ":3");
+  CHECK(skipped[1].path == mixed + ":6");
+  CHECK(skipped[1].reason == "not valid UTF-8: byte 0xC3 at column 6");
+
+  // Past loader.max_bad_fraction (2 of 4 documents here) the corpus is broken.
+  auto strict = f.context();
+  strict.bad_samples = std::make_shared<cloze::BadSamples>(/*skip=*/true, /*max_fraction=*/0.25);
+  CHECK_THROWS_WITH(make(params, strict), Contains("2 of 4 documents cannot be read (50.0%"));
 
   const auto invalid = f.write("invalid.txt", "\xC0\xAF overlong slash");
   params.set("corpus", Strings{invalid}, "test");
-  CHECK_THROWS_WITH(make(params, f.context()), Contains("holds no text"));
+  CHECK_THROWS_WITH(make(params, skipping), Contains("holds no text"));
+}
+
+TEST_CASE("jsonl documents that are not UTF-8 are named by their line") {
+  Fixture f("invalid_utf8_jsonl");
+  const auto records = f.write("r.jsonl", "{\"text\": \"one\"}\n\n{\"text\": \"t\xFFwo\"}\n{\"text\": \"three\"}\n");
+  const auto params = text_params({{"corpus", Strings{records}}, {"format", std::string("jsonl")},
+                                   {"tokenizer", std::string("byte")}, {"eval_fraction", 0.0}});
+  const auto skipping = f.skipping_context();
+  const auto text_modality = make(params, skipping);
+  CHECK(byte_documents(*text_modality->dataset(cloze::Split::train)) == Strings{"one", "three"});
+  REQUIRE(skipping.bad_samples->skipped().size() == 1);
+  CHECK(skipping.bad_samples->skipped()[0].path == records + ":3");
 }
 
 TEST_CASE("corpus errors name the key and the path") {

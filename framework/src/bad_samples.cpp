@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 
 #include "cloze/error.h"
 
@@ -17,33 +18,49 @@ BadSamples BadSamples::from(const Params& loader) {
   return BadSamples(action == "skip", max_fraction);
 }
 
-void BadSamples::report(const std::filesystem::path& folder, const std::vector<BadSample>& unreadable,
-                        int64_t files) {
+void BadSamples::report(const std::string& source, const std::vector<BadSample>& unreadable, int64_t total,
+                        const std::string& samples) {
   if (unreadable.empty()) return;
   const BadSample& first = unreadable.front();
   if (!skip_)
     throw Error(first.path.string() + ": cannot be read (" + first.reason + ")" +
-                (unreadable.size() > 1 ? ", nor can " + std::to_string(unreadable.size() - 1) + " more in " +
-                                             folder.string()
+                (unreadable.size() > 1 ? ", nor can " + std::to_string(unreadable.size() - 1) + " more in " + source
                                        : "") +
                 "; set loader.on_bad_sample = \"skip\" to train without them");
-  const double fraction = static_cast<double>(unreadable.size()) / static_cast<double>(std::max<int64_t>(files, 1));
+  const double fraction = static_cast<double>(unreadable.size()) / static_cast<double>(std::max<int64_t>(total, 1));
   if (fraction > max_fraction_) {
     char share[32];
     std::snprintf(share, sizeof share, "%.1f%%", 100.0 * fraction);
-    throw Error(folder.string() + ": " + std::to_string(unreadable.size()) + " of " + std::to_string(files) +
-                " files cannot be read (" + share + ", more than loader.max_bad_fraction = " +
+    throw Error(source + ": " + std::to_string(unreadable.size()) + " of " + std::to_string(total) + " " + samples +
+                " cannot be read (" + share + ", more than loader.max_bad_fraction = " +
                 std::to_string(max_fraction_) + "); the first is " + first.path.string() + " (" + first.reason +
                 ")");
   }
   skipped_.insert(skipped_.end(), unreadable.begin(), unreadable.end());
 }
 
-std::string BadSamples::to_jsonl() const {
+std::string to_jsonl(const std::vector<BadSample>& samples) {
   std::string lines;
-  for (const BadSample& bad : skipped_)
+  for (const BadSample& bad : samples)
     lines += nlohmann::json{{"path", bad.path.string()}, {"reason", bad.reason}}.dump() + "\n";
   return lines;
+}
+
+std::vector<BadSample> read_jsonl(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw Error(file.string() + ": cannot be read");
+  std::vector<BadSample> samples;
+  int64_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const auto is_string = [&](const char* key) { return record.contains(key) && record[key].is_string(); };
+    if (!record.is_object() || !is_string("path") || !is_string("reason"))
+      throw Error(file.string() + ":" + std::to_string(number) +
+                  ": not a JSON object with string fields \"path\" and \"reason\"");
+    samples.push_back({record["path"].get<std::string>(), record["reason"].get<std::string>()});
+  }
+  return samples;
 }
 
 }  // namespace cloze

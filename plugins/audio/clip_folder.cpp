@@ -63,7 +63,7 @@ LabelledSpectrograms read_clip_folder(const fs::path& folder, const LogMel& log_
   std::vector<BadSample> unreadable;
   LabelledSpectrograms data{decode(listing.train, log_mel, sample_rate, unreadable),
                             decode(listing.eval, log_mel, sample_rate, unreadable), listing.class_names};
-  bad_samples.report(folder, unreadable, static_cast<int64_t>(listing.train.size() + listing.eval.size()));
+  bad_samples.report(folder.string(), unreadable, static_cast<int64_t>(listing.train.size() + listing.eval.size()));
   if (data.train.values.size(0) == 0)
     throw Error(folder.string() + ": no readable train clips (" + std::to_string(unreadable.size()) +
                 " files could not be read)");

@@ -67,7 +67,7 @@ LabelledImages read_image_folder(const fs::path& folder, const DecodeOptions& op
   std::vector<BadSample> unreadable;
   LabelledImages data{decode(listing.train, options, unreadable), decode(listing.eval, options, unreadable),
                       listing.class_names};
-  bad_samples.report(folder, unreadable, static_cast<int64_t>(listing.train.size() + listing.eval.size()));
+  bad_samples.report(folder.string(), unreadable, static_cast<int64_t>(listing.train.size() + listing.eval.size()));
   if (data.train.pixels.size(0) == 0)
     throw Error(folder.string() + ": no readable train pictures (" + std::to_string(unreadable.size()) +
                 " files could not be decoded)");

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "cloze/error.h"
@@ -59,64 +59,74 @@ std::string_view without_line_breaks_around(std::string_view text) {
   return text.substr(first, text.find_last_not_of("\r\n") - first + 1);
 }
 
-// Calls `visit(line, start, next)` for each line of `content`, its line break
-// and a trailing '\r' removed; `start` is the line's offset in `content` and
-// `next` the offset of the line after it.
+// Calls `visit(line, number, start, next)` for each line of `content`, its
+// line break and a trailing '\r' removed; `number` counts from 1, `start` is
+// the line's offset in `content` and `next` the offset of the line after it.
 template <typename Visit>
 void for_each_line(std::string_view content, Visit visit) {
+  int64_t number = 0;
   for (std::size_t start = 0; start < content.size();) {
     const std::size_t end = std::min(content.find('\n', start), content.size());
     std::string_view line = content.substr(start, end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    visit(line, start, end + 1);
+    visit(line, ++number, start, end + 1);
     start = end + 1;
   }
 }
 
 // One file's documents on their way to the caller: blank ones are dropped,
-// ones that are not UTF-8 dropped and counted.
+// ones that are not UTF-8 set aside with the line and column of their first
+// bad byte.
 struct FileDocuments {
   const Corpus::Visit& visit;
+  const fs::path& file;
   int64_t label;
-  int64_t visited = 0;
-  int64_t invalid = 0;
+  Corpus::Scan& scan;
 
-  void offer(std::string_view text) {
-    text = without_line_breaks_around(text);
-    if (blank(text)) return;
-    if (!valid_utf8(text)) {
-      ++invalid;
-      return;
-    }
-    visit(text, label);
-    ++visited;
+  // `text` starts on line `first_line` of the file.
+  void offer(std::string_view text, int64_t first_line) {
+    if (blank(text) || !readable(text, first_line)) return;
+    visit(without_line_breaks_around(text), label);
+    ++scan.visited;
+  }
+
+  // False, with the document recorded as unreadable, when `text` is not UTF-8.
+  bool readable(std::string_view text, int64_t first_line) {
+    const std::size_t bad = first_invalid_utf8(text);
+    if (bad == std::string_view::npos) return true;
+    const std::string_view before = text.substr(0, bad);
+    const auto line = first_line + std::count(before.begin(), before.end(), '\n');
+    const std::size_t line_start = before.rfind('\n');
+    const std::size_t column = line_start == std::string_view::npos ? bad + 1 : bad - line_start;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    scan.unreadable.push_back({file.string() + ":" + std::to_string(line),
+                               "not valid UTF-8: byte " + std::string(byte) + " at column " + std::to_string(column)});
+    return false;
   }
 };
 
 void read_plain(std::string_view content, const std::string& separator, FileDocuments& documents) {
   if (separator.empty()) {
-    documents.offer(content);
+    documents.offer(content, 1);
     return;
   }
   std::size_t document_start = 0;
-  for_each_line(content, [&](std::string_view line, std::size_t line_start, std::size_t next) {
+  int64_t document_line = 1;
+  for_each_line(content, [&](std::string_view line, int64_t number, std::size_t line_start, std::size_t next) {
     if (line != separator) return;
-    documents.offer(content.substr(document_start, line_start - document_start));
+    documents.offer(content.substr(document_start, line_start - document_start), document_line);
     document_start = next;
+    document_line = number + 1;
   });
-  if (document_start < content.size()) documents.offer(content.substr(document_start));
+  if (document_start < content.size()) documents.offer(content.substr(document_start), document_line);
 }
 
-void read_jsonl(std::string_view content, const std::string& field, const fs::path& file, FileDocuments& documents) {
-  int64_t line_number = 0;
-  for_each_line(content, [&](std::string_view line, std::size_t, std::size_t) {
-    ++line_number;
+void read_jsonl(std::string_view content, const std::string& field, FileDocuments& documents) {
+  for_each_line(content, [&](std::string_view line, int64_t number, std::size_t, std::size_t) {
     if (blank(line)) return;
-    if (!valid_utf8(line)) {
-      ++documents.invalid;  // a document we cannot read, not a broken file
-      return;
-    }
-    const std::string where = file.string() + ":" + std::to_string(line_number) + ": ";
+    if (!documents.readable(line, number)) return;  // a document we cannot read, not a broken file
+    const std::string where = documents.file.string() + ":" + std::to_string(number) + ": ";
     nlohmann::json record;
     try {
       record = nlohmann::json::parse(line);
@@ -125,7 +135,7 @@ void read_jsonl(std::string_view content, const std::string& field, const fs::pa
     }
     if (!record.is_object() || !record.contains(field) || !record[field].is_string())
       throw Error(where + "not a JSON object with a string field \"" + field + "\"");
-    documents.offer(record[field].get_ref<const std::string&>());
+    documents.offer(record[field].get_ref<const std::string&>(), number);
   });
 }
 
@@ -158,24 +168,21 @@ std::string Corpus::identity() const {
   return identity.str();
 }
 
-int64_t Corpus::for_each_document(const Visit& visit, bool report_skips) const {
-  int64_t visited = 0;
+std::string Corpus::name() const { return joined(options_.paths); }
+
+Corpus::Scan Corpus::for_each_document(const Visit& visit) const {
+  Scan scan;
   for (std::size_t i = 0; i < files_.size(); ++i) {
     const std::string content = read_file(files_[i]);
-    FileDocuments documents{visit, static_cast<int64_t>(i)};
+    FileDocuments documents{visit, files_[i], static_cast<int64_t>(i), scan};
     if (options_.format == Format::jsonl)
-      read_jsonl(content, options_.jsonl_field, files_[i], documents);
+      read_jsonl(content, options_.jsonl_field, documents);
     else
       read_plain(content, options_.separator, documents);
-    if (report_skips && documents.invalid > 0)
-      std::cerr << "text: skipped " << documents.invalid << " document" << (documents.invalid == 1 ? "" : "s")
-                << " with invalid UTF-8 in " << files_[i].string() << "\n";
-    visited += documents.visited;
   }
-  if (visited == 0)
-    throw Error("text: corpus " + joined(options_.paths) +
-                " holds no text: every document is blank or not valid UTF-8");
-  return visited;
+  if (scan.visited == 0)
+    throw Error("text: corpus " + name() + " holds no text: every document is blank or not valid UTF-8");
+  return scan;
 }
 
 }  // namespace cloze::text

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cloze/bad_samples.h"
+
 namespace cloze::text {
 
 enum class Format { plain, jsonl };
@@ -34,14 +36,23 @@ class Corpus {
   // time, and the options that split files into documents.
   std::string identity() const;
 
+  // The corpus paths as one list, for messages.
+  std::string name() const;
+
   using Visit = std::function<void(std::string_view text, int64_t label)>;
 
-  // Calls `visit` with every document in corpus order; its label is the index
-  // of its file in files(). Documents that are not valid UTF-8 are skipped and,
-  // with `report_skips`, counted on stderr once per file. Throws cloze::Error
-  // naming file:line for a bad JSONL line, and naming the paths when no
-  // document is left. Returns the number of documents visited.
-  int64_t for_each_document(const Visit& visit, bool report_skips) const;
+  struct Scan {
+    int64_t visited = 0;
+    // Documents that are not valid UTF-8, each as "file:line" and the column
+    // of its first bad byte; the modality hands them to the loader's
+    // on_bad_sample policy.
+    std::vector<BadSample> unreadable;
+  };
+
+  // Calls `visit` with every valid document in corpus order; its label is the
+  // index of its file in files(). Throws cloze::Error naming file:line for a
+  // bad JSONL line, and naming the paths when no document is left.
+  Scan for_each_document(const Visit& visit) const;
 
  private:
   CorpusOptions options_;

@@ -16,7 +16,8 @@ namespace {
 // max_sentence_length, so documents go in line by line.
 std::vector<std::string> corpus_lines(const Corpus& corpus) {
   std::vector<std::string> lines;
-  // Skips are reported when the corpus is tokenized, which always follows.
+  // Unreadable documents are reported when the corpus is tokenized, which
+  // always follows.
   corpus.for_each_document(
       [&](std::string_view text, int64_t) {
         for (std::size_t start = 0; start < text.size();) {
@@ -24,8 +25,7 @@ std::vector<std::string> corpus_lines(const Corpus& corpus) {
           if (end > start) lines.emplace_back(text.substr(start, end - start));
           start = end + 1;
         }
-      },
-      /*report_skips=*/false);
+      });
   return lines;
 }
 

@@ -124,6 +124,8 @@ class TextModality final : public Modality {
     tokenizer_ = make_tokenizer(params, corpus, cache_root);
     const auto cache = TokenCache::open_or_build(corpus, *tokenizer_, cache_root);
     const auto documents = static_cast<int64_t>(cache->documents().size());
+    context.bad_samples->report(corpus.name(), cache->unreadable(),
+                                documents + static_cast<int64_t>(cache->unreadable().size()), "documents");
     const double eval_fraction = params.real("eval_fraction");
     params.require(eval_fraction == 0 || documents >= 2, "eval_fraction",
                    "the corpus holds a single document, so it cannot be split; set eval_fraction = 0.0 or add text");

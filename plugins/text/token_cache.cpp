@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 
 const char* const tokens_file = "tokens.i32";
 const char* const documents_file = "documents.i64";
+const char* const unreadable_file = "unreadable.jsonl";
 
 template <typename T>
 void write_all(std::ofstream& out, const std::vector<T>& items) {
@@ -29,7 +30,7 @@ void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& fol
   std::vector<DocumentSpan> documents;
   std::vector<int32_t> ids;
   int64_t position = 0;
-  corpus.for_each_document(
+  const Corpus::Scan scan = corpus.for_each_document(
       [&](std::string_view text, int64_t label) {
         ids.clear();
         tokenizer.encode(text, ids);
@@ -38,11 +39,17 @@ void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& fol
         const auto length = static_cast<int64_t>(ids.size());
         documents.push_back({position, length, label});
         position += length;
-      },
-      /*report_skips=*/true);
+      });
   std::ofstream spans(folder / documents_file, std::ios::binary);
   write_all(spans, documents);
-  if (!tokens.flush() || !spans.flush()) throw Error("text: cannot write the token cache in " + folder.string());
+  std::ofstream unreadable(folder / unreadable_file);
+  unreadable << to_jsonl(scan.unreadable);
+  if (!tokens.flush() || !spans.flush() || !unreadable.flush())
+    throw Error("text: cannot write the token cache in " + folder.string());
+}
+
+Error damaged(const fs::path& file) {
+  return Error("text: token cache " + file.parent_path().string() + " is damaged; delete it to rebuild");
 }
 
 std::vector<DocumentSpan> read_documents(const fs::path& file, int64_t token_count) {
@@ -52,7 +59,7 @@ std::vector<DocumentSpan> read_documents(const fs::path& file, int64_t token_cou
   in.read(reinterpret_cast<char*>(documents.data()), static_cast<std::streamsize>(bytes));
   const bool whole = in && bytes % sizeof(DocumentSpan) == 0 && !documents.empty() &&
                      documents.back().start + documents.back().length == token_count;
-  if (!whole) throw Error("text: token cache " + file.parent_path().string() + " is damaged; delete it to rebuild");
+  if (!whole) throw damaged(file);
   return documents;
 }
 
@@ -60,7 +67,7 @@ std::vector<DocumentSpan> read_documents(const fs::path& file, int64_t token_cou
 
 std::shared_ptr<const TokenCache> TokenCache::open_or_build(const Corpus& corpus, const Tokenizer& tokenizer,
                                                             const fs::path& cache_root) {
-  const auto folder = cache_root / cache_key("token cache v1\n" + corpus.identity() + tokenizer.identity());
+  const auto folder = cache_root / cache_key("token cache v2\n" + corpus.identity() + tokenizer.identity());
   if (!fs::exists(folder)) {
     const auto temporary = temporary_path_for(folder);
     try {
@@ -76,6 +83,8 @@ std::shared_ptr<const TokenCache> TokenCache::open_or_build(const Corpus& corpus
 }
 
 TokenCache::TokenCache(const fs::path& folder)
-    : tokens_(folder / tokens_file), documents_(read_documents(folder / documents_file, token_count())) {}
+    : tokens_(folder / tokens_file),
+      documents_(read_documents(folder / documents_file, token_count())),
+      unreadable_(read_jsonl(folder / unreadable_file)) {}
 
 }  // namespace cloze::text

@@ -4,6 +4,7 @@
 // On disk, cache_root/<key>/ with key = hash(corpus identity, tokenizer identity):
 //   tokens.i32     all ids, native-endian int32
 //   documents.i64  per document: start (in tokens), length (eos included), label
+//   unreadable.jsonl  documents left out as not UTF-8: {"path", "reason"} each
 // The folder is built under a temporary name and renamed into place.
 #pragma once
 
@@ -36,10 +37,13 @@ class TokenCache {
   const int32_t* tokens() const { return static_cast<const int32_t*>(tokens_.data()); }
   int64_t token_count() const { return static_cast<int64_t>(tokens_.size() / sizeof(int32_t)); }
   const std::vector<DocumentSpan>& documents() const { return documents_; }
+  // Documents of the corpus that were not tokenized, with why.
+  const std::vector<BadSample>& unreadable() const { return unreadable_; }
 
  private:
   MappedFile tokens_;
   std::vector<DocumentSpan> documents_;
+  std::vector<BadSample> unreadable_;
 };
 
 }  // namespace cloze::text

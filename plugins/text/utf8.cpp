@@ -38,13 +38,13 @@ std::size_t utf8_char_length(std::string_view text, std::size_t pos) {
   return length;
 }
 
-bool valid_utf8(std::string_view text) {
+std::size_t first_invalid_utf8(std::string_view text) {
   for (std::size_t pos = 0; pos < text.size();) {
     const std::size_t length = utf8_char_length(text, pos);
-    if (length == 0) return false;
+    if (length == 0) return pos;
     pos += length;
   }
-  return true;
+  return std::string_view::npos;
 }
 
 std::string printable(std::string_view text) {

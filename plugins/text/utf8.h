@@ -12,7 +12,9 @@ namespace cloze::text {
 // 0 if the bytes there are not one (overlong forms and surrogates included).
 std::size_t utf8_char_length(std::string_view text, std::size_t pos);
 
-bool valid_utf8(std::string_view text);
+// Offset of the first byte of `text` that does not start a well-formed
+// character, or std::string_view::npos when all of `text` is UTF-8.
+std::size_t first_invalid_utf8(std::string_view text);
 
 // `text` on one printable line: line breaks and tabs as \n, \r, \t, other
 // control bytes and bytes that are not UTF-8 as \xHH.

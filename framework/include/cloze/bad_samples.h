@@ -23,20 +23,24 @@ struct BadSample {
   std::string reason;
 };
 
+// One JSON object per line: {"path": ..., "reason": ...}.
+std::string to_jsonl(const std::vector<BadSample>& samples);
+// Reads what to_jsonl wrote; throws cloze::Error naming file:line otherwise.
+std::vector<BadSample> read_jsonl(const std::filesystem::path& file);
+
 class BadSamples {
  public:
   BadSamples() = default;  // "error"
   BadSamples(bool skip, double max_fraction) : skip_(skip), max_fraction_(max_fraction) {}
   static BadSamples from(const Params& loader);  // validates, naming the key
 
-  // A reader's account of `folder`: `unreadable` of its `files` files. Throws
-  // cloze::Error as the policy says; otherwise records them.
-  void report(const std::filesystem::path& folder, const std::vector<BadSample>& unreadable, int64_t files);
+  // A reader's account of `source` (a folder, a corpus): `unreadable` of its
+  // `total` samples, which messages call `samples` ("files", "documents").
+  // Throws cloze::Error as the policy says; otherwise records them.
+  void report(const std::string& source, const std::vector<BadSample>& unreadable, int64_t total,
+              const std::string& samples = "files");
 
   const std::vector<BadSample>& skipped() const { return skipped_; }
-
-  // One JSON object per line: {"path": ..., "reason": ...}.
-  std::string to_jsonl() const;
 
  private:
   bool skip_ = false;
