@@ -60,7 +60,7 @@ TEST_CASE("checkpoints keep the newest K, the pointer names the newest, and load
   Trainable trained;
   for (int64_t step = 1; step <= 3; ++step) {
     trained.step();
-    cloze::save_checkpoint(dir.path, *trained.model, trained.optimizer, {step, 10 * step}, 2);
+    cloze::save_checkpoint(dir.path, *trained.model, trained.optimizer, {step, 10 * step, step - 1}, 2);
   }
   CHECK_FALSE(fs::exists(dir.path / "checkpoint-1.pt"));
   CHECK(fs::exists(dir.path / "checkpoint-2.pt"));
@@ -72,6 +72,7 @@ TEST_CASE("checkpoints keep the newest K, the pointer names the newest, and load
                                                                restored.optimizer);
   CHECK(state.step == 3);
   CHECK(state.next_batch == 30);
+  CHECK(state.skipped_nonfinite == 2);  // the count of skipped updates goes on across a resume
   CHECK(at::equal(restored.model->weight, trained.model->weight));
   // The optimizer's moments came back too: the next step is the same step.
   trained.step();

@@ -1,6 +1,5 @@
 #include "cloze/checkpoint.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Tensor.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -65,7 +64,7 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const to
   archive.write("optimizer", optimizer_archive);
   archive.write("step", at::scalar_tensor(state.step, at::kLong));
   archive.write("next_batch", at::scalar_tensor(state.next_batch, at::kLong));
-  archive.write("cpu_rng", at::detail::getDefaultCPUGenerator().get_state());
+  archive.write("skipped_nonfinite", at::scalar_tensor(state.skipped_nonfinite, at::kLong));
 
   const std::string name = "checkpoint-" + std::to_string(state.step) + ".pt";
   const std::filesystem::path path = dir / name;
@@ -115,13 +114,11 @@ CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Mo
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
-    at::Tensor step, next_batch, rng;
+    at::Tensor step, next_batch, skipped_nonfinite;
     archive.read("step", step);
     archive.read("next_batch", next_batch);
-    archive.read("cpu_rng", rng);
-    auto generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(rng);
-    return {step.item<int64_t>(), next_batch.item<int64_t>()};
+    archive.read("skipped_nonfinite", skipped_nonfinite);
+    return {step.item<int64_t>(), next_batch.item<int64_t>(), skipped_nonfinite.item<int64_t>()};
   } catch (const c10::Error& e) {
     throw Error("cannot read checkpoint " + file.string() + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "cloze/error.h"
@@ -49,12 +50,13 @@ Corrupted to_device(const Corrupted& c, const c10::Device& device) {
   return out;
 }
 
-int set_threads(int64_t requested) {
+int set_threads(int64_t requested, int sharing) {
   int threads = static_cast<int>(requested);
   if (threads <= 0) {
     cpu_set_t set;
     threads = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                           : static_cast<int>(std::thread::hardware_concurrency());
+    threads /= std::max(sharing, 1);
   }
   at::set_num_threads(std::max(threads, 1));
   return at::get_num_threads();

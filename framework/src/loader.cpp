@@ -87,8 +87,9 @@ struct Loader::State {
   std::vector<int64_t> indices(int64_t k) {
     if (k < 0) throw Error("loader: batch index " + std::to_string(k) + " is negative");
     const auto permutation = order(k / batches_per_epoch);
-    const auto first = permutation->begin() + (k % batches_per_epoch) * options.batch_size;
-    return std::vector<int64_t>(first, first + options.batch_size);
+    const int64_t rows = options.batch_size / options.shard.count;
+    const auto first = permutation->begin() + (k % batches_per_epoch) * options.batch_size + options.shard.index * rows;
+    return std::vector<int64_t>(first, first + rows);
   }
 
   LoadedBatch make(int64_t k) {
@@ -141,6 +142,13 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<const Cor
   if (options.batch_size < 1)
     throw Error("loader: batch_size = " + std::to_string(options.batch_size) + " must be at least 1");
   if (first_batch < 0) throw Error("loader: first batch " + std::to_string(first_batch) + " is negative");
+  const Shard& shard = options.shard;
+  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
+    throw Error("loader: shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) +
+                " does not exist");
+  if (options.batch_size % shard.count != 0)
+    throw Error("loader: a batch of " + std::to_string(options.batch_size) + " samples does not split into " +
+                std::to_string(shard.count) + " equal shards; make the batch size a multiple of the world size");
   const int64_t samples = dataset->size();
   if (samples < options.batch_size)
     throw Error("loader: the dataset has " + std::to_string(samples) + " samples, fewer than one batch of " +

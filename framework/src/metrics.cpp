@@ -34,11 +34,12 @@ std::string clock_text(double seconds) {
 
 }  // namespace
 
-Progress::Progress(int64_t total_steps, int64_t first_step)
-    : terminal_(isatty(STDERR_FILENO) != 0), total_(total_steps), first_(first_step),
+Progress::Progress(int64_t total_steps, int64_t first_step, bool quiet)
+    : quiet_(quiet), terminal_(isatty(STDERR_FILENO) != 0), total_(total_steps), first_(first_step),
       start_(std::chrono::steady_clock::now()) {}
 
 void Progress::update(int64_t step, const std::string& status) {
+  if (quiet_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done = step - first_;
   const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total_ - step) : 0.0;
@@ -56,6 +57,7 @@ void Progress::update(int64_t step, const std::string& status) {
 }
 
 void Progress::message(const std::string& line) {
+  if (quiet_) return;
   if (terminal_ && bar_drawn_) std::cerr << "\r\033[K";
   std::cerr << line << '\n';
 }

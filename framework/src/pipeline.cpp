@@ -44,8 +44,9 @@ Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
   eval_ = modality_->dataset(Split::eval);
 }
 
-std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch) const {
+std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch, Shard shard) const {
   LoaderOptions options = LoaderOptions::from(loader_params_, batch_size);
+  options.shard = shard;
   if (split == Split::eval) options.shuffle = false;
   return std::make_unique<Loader>(split == Split::train ? train_ : eval_, corruption_, seed_, options, first_batch);
 }

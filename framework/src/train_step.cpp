@@ -2,7 +2,11 @@
 #include "cloze/train_step.h"
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/scalar_tensor.h>
+#include <ATen/ops/stack.h>
 #include <torch/nn/utils/clip_grad.h>
+
+#include <algorithm>
 
 #include <cmath>
 #include <utility>
@@ -86,14 +90,35 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const
 }
 
 TrainStep::TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitSpec units,
-                     const TrainOptions& options, c10::Device device, bool bf16)
+                     const TrainOptions& options, c10::Device device, bool bf16, Collectives* collectives)
     : model_(std::move(model)),
       optimizer_(optimizer),
       units_(std::move(units)),
       accumulate_(options.accumulate),
       grad_clip_(options.grad_clip),
       device_(device),
-      bf16_(bf16) {}
+      bf16_(bf16),
+      collectives_(collectives) {
+  if (collectives_ == nullptr) return;
+  std::vector<at::Tensor> trained;
+  for (const auto& parameter : model_->parameters())
+    if (parameter.requires_grad()) trained.push_back(parameter);
+  gradient_sync_ = std::make_unique<GradientSync>(std::move(trained), *collectives_);
+}
+
+at::Tensor TrainStep::share_of_global_loss(MaskedLoss& loss) {
+  const auto local_count = static_cast<double>(loss.count);
+  at::Tensor totals = at::stack({at::scalar_tensor(local_count, loss.loss.options().dtype(at::kDouble)),
+                                 loss.loss.detach().to(at::kDouble) * local_count,
+                                 loss.correct.to(at::kDouble)});
+  collectives_->all_reduce_sum(totals);
+  const auto global_count = static_cast<int64_t>(std::llround(totals[0].item<double>()));
+  const double scale = local_count / static_cast<double>(std::max<int64_t>(global_count, 1));
+  at::Tensor share = loss.loss * scale;
+  loss = {(totals[1] / static_cast<double>(std::max<int64_t>(global_count, 1))).to(at::kFloat),
+          totals[2].to(at::kLong), global_count};
+  return share;
+}
 
 StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micro_batch) {
   for (auto& group : optimizer_.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
@@ -109,10 +134,13 @@ StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micr
       AutocastGuard autocast(device_, bf16_);
       loss = masked_loss(model_->forward(batch), batch, units_);
     }
-    (loss.loss / static_cast<double>(accumulate_)).backward();
+    const at::Tensor objective = collectives_ != nullptr ? share_of_global_loss(loss) : loss.loss;
+    if (gradient_sync_ && micro == accumulate_ - 1) gradient_sync_->arm();
+    (objective / static_cast<double>(accumulate_)).backward();
     total = total.defined() ? total + loss.loss.detach() : loss.loss.detach();
     result.losses.push_back(std::move(loss));
   }
+  if (gradient_sync_) gradient_sync_->finish();
   const double norm = grad_clip_ > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), grad_clip_) : 0.0;
   result.applied = std::isfinite(norm) && std::isfinite(total.item<double>());
   if (result.applied)

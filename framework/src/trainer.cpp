@@ -1,13 +1,16 @@
 #include "cloze/trainer.h"
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/scalar_tensor.h>
 #include <torch/utils.h>
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "cloze/checkpoint.h"
+#include "cloze/collectives.h"
 #include "cloze/corruption.h"
 #include "cloze/decoding_score.h"
 #include "cloze/device.h"
@@ -17,10 +20,12 @@
 #include "cloze/metrics.h"
 #include "cloze/model.h"
 #include "cloze/pipeline.h"
+#include "cloze/rng.h"
 #include "cloze/schedule.h"
 #include "cloze/stop_signal.h"
 #include "cloze/train_step.h"
 #include "cloze/weights.h"
+#include "cloze/world.h"
 
 namespace cloze {
 
@@ -110,6 +115,24 @@ TrainSummary summarize(const std::filesystem::path& run_dir, int64_t steps) {
   return summary;
 }
 
+// Dropout draws from the torch generators, reseeded before every step from
+// (seed, step, rank): a resumed run continues their streams exactly without
+// saving their state, on the CPU and on CUDA alike, and the ranks of a
+// data-parallel run drop out independently.
+void seed_step(uint64_t seed, int64_t step, int rank) {
+  torch::manual_seed(SampleRng(seed, RngStream::dropout, step, rank).next_u64());
+}
+
+// Every rank must resume from the same checkpoint: each reads it from the run
+// folder, which therefore has to be shared between machines.
+void check_same_start(Collectives& collectives, const CheckpointState& state) {
+  const int64_t latest = collectives.max(state.step), earliest = -collectives.max(-state.step);
+  if (latest != earliest)
+    throw Error("the ranks found checkpoints of different steps (" + std::to_string(earliest) + " to " +
+                std::to_string(latest) + ") in the run folder; every rank must see the same run folder " +
+                "(a shared filesystem), or none a checkpoint");
+}
+
 }  // namespace
 
 TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control) {
@@ -117,49 +140,71 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
   const auto options = TrainOptions::from(experiment.section("train"), experiment.section("eval"));
   const c10::Device device = resolve_device(run.string("device"));
   const bool bf16 = run.boolean("bf16");
-  const int threads = set_threads(run.integer("threads"));
+  const World world = World::from_environment();
+  const int threads = set_threads(run.integer("threads"), world.local_size);
   keep_freed_host_memory();
   const auto seed = static_cast<uint64_t>(run.integer("seed"));
   torch::manual_seed(seed);
 
+  std::unique_ptr<Collectives> collectives;
+  if (world.distributed()) {
+    experiment.section("train").require(options.batch_size % world.size == 0, "batch_size",
+                                         "must split evenly over WORLD_SIZE = " + std::to_string(world.size) +
+                                             " ranks: each takes batch_size / WORLD_SIZE samples of every batch");
+    collectives = std::make_unique<Collectives>(world, device);
+  }
   Pipeline pipeline(experiment, registry);
   const UnitSpec& units = pipeline.units();
   DenoisingModel model = build_model(experiment, pipeline);
   model->to(device);
   auto optimizer = make_optimizer(model, options);
-  TrainStep train_step(model, *optimizer, units, options, device, bf16);
+  TrainStep train_step(model, *optimizer, units, options, device, bf16, collectives.get());
   const LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.decay, options.min_lr_ratio};
 
+  // Rank 0 writes the run folder; the others only read checkpoints from it.
   const std::filesystem::path run_dir = run.string("dir");
-  std::filesystem::create_directories(run_dir);
-  remove_temporaries(run_dir);  // what a killed save left behind
-  write_durably(run_dir / "config.toml", experiment.to_toml());
+  if (world.leader()) {
+    std::filesystem::create_directories(run_dir);
+    remove_temporaries(run_dir);  // what a killed save left behind
+    write_durably(run_dir / "config.toml", experiment.to_toml());
+  }
 
   CheckpointState state;
   const std::filesystem::path checkpoint = control.resume.empty() ? latest_checkpoint(run_dir) : control.resume;
   if (!control.resume.empty() && !std::filesystem::is_regular_file(control.resume))
     throw Error("--resume " + control.resume.string() + ": no such checkpoint file");
-  if (!checkpoint.empty()) {
-    state = load_checkpoint(checkpoint, *model, *optimizer);
-    truncate_metrics(run_dir / "metrics.jsonl", state.step);
-  } else {
-    std::filesystem::remove(run_dir / "metrics.jsonl");
+  if (!checkpoint.empty()) state = load_checkpoint(checkpoint, *model, *optimizer);
+  if (collectives) {
+    check_same_start(*collectives, state);
+    std::vector<at::Tensor> parameters = model->parameters();
+    torch::NoGradGuard no_grad;
+    collectives->broadcast_from_leader(parameters);  // the same start even if initialisation differed
   }
-  MetricsLog metrics(run_dir / "metrics.jsonl");
-  Progress progress(options.steps, state.step);
+  std::optional<MetricsLog> metrics;
+  if (world.leader()) {
+    if (checkpoint.empty())
+      std::filesystem::remove(run_dir / "metrics.jsonl");
+    else
+      truncate_metrics(run_dir / "metrics.jsonl", state.step);
+    metrics.emplace(run_dir / "metrics.jsonl");
+  }
+  Progress progress(options.steps, state.step, /*quiet=*/!world.leader());
   progress.message("cloze: " + experiment.modality + " + " + experiment.corruption + ", " +
                    std::to_string(model->parameters().size()) + " tensors, " + std::to_string(threads) +
-                   " threads on " + device.str() + ", run folder " + run_dir.string() +
+                   " threads on " + device.str() +
+                   (world.distributed() ? " in each of " + std::to_string(world.size) + " ranks" : "") +
+                   ", run folder " + run_dir.string() +
                    (state.step > 0 ? ", resuming at step " + std::to_string(state.step) : ""));
-  if (const auto& skipped = pipeline.bad_samples().skipped(); !skipped.empty()) {
-    write_durably(run_dir / "bad_samples.jsonl", pipeline.bad_samples().to_jsonl());
-    progress.message("left out " + std::to_string(skipped.size()) + " files that cannot be read (first: " +
+  if (const auto& skipped = pipeline.bad_samples().skipped(); !skipped.empty() && world.leader()) {
+    write_durably(run_dir / "bad_samples.jsonl", to_jsonl(skipped));
+    progress.message("left out " + std::to_string(skipped.size()) + " samples that cannot be read (first: " +
                      skipped.front().path.string() + "), listed in " + (run_dir / "bad_samples.jsonl").string());
   }
 
   // The same held-out batches at every eval, so the curve measures the model.
+  // Rank 0 evaluates alone, on all of them.
   std::vector<Corrupted> eval_batches;
-  {
+  if (world.leader()) {
     // A small held-out split is still evaluated, in smaller batches.
     auto eval_loader = pipeline.loader(Split::eval, std::min(options.batch_size, pipeline.samples(Split::eval)));
     const int64_t count = std::min(options.eval_batches, eval_loader->batches_per_epoch());
@@ -167,10 +212,11 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
   }
 
   auto run_eval = [&](int64_t step) {
+    if (!world.leader()) return;
     const EvalResult r = evaluate(model, eval_batches, units, bf16);
     nlohmann::json record{{"step", step}, {"split", "eval"}, {"loss", r.loss}, {"masked_accuracy", r.accuracy}};
     add_decoding_score(model, eval_batches.front(), record);
-    metrics.write(record);
+    metrics->write(record);
     progress.message("eval step " + std::to_string(step) + ": masked loss " + std::to_string(r.loss) +
                      ", masked accuracy " + std::to_string(r.accuracy) +
                      (record.contains("decoded_accuracy")
@@ -179,23 +225,29 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
   };
   if (checkpoint.empty()) run_eval(0);
 
-  auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch);
+  auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch, {world.rank, world.size});
   int64_t saved_step = checkpoint.empty() ? -1 : state.step;  // the step the newest checkpoint holds
   const auto save = [&] {
-    save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
+    if (world.leader()) save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
     saved_step = state.step;
   };
   const StopOnSignal stop_signal;
+  // A signal may reach the ranks at different steps; they stop together.
+  const auto stop_requested = [&] {
+    return collectives ? static_cast<int>(collectives->max(stop_signal.received())) : stop_signal.received();
+  };
   const int64_t last_step = control.stop_at >= 0 ? std::min(control.stop_at, options.steps) : options.steps;
-  int64_t nonfinite_in_a_row = 0, nonfinite_skipped = 0;
+  int64_t nonfinite_in_a_row = 0;
   using clock = std::chrono::steady_clock;
   auto interval_start = clock::now();
   double interval_wait = 0;
   int64_t interval_units = 0;
   LossSums interval;
+  int stopped_by = 0;
 
-  for (int64_t step = state.step; step < last_step && stop_signal.received() == 0; ++step) {
+  for (int64_t step = state.step; step < last_step && (stopped_by = stop_requested()) == 0; ++step) {
     const double lr = schedule.at(step);
+    seed_step(seed, step, world.rank);
     const StepResult result = train_step.run(lr, [&] {
       const auto wait_start = clock::now();
       LoadedBatch item = loader->next();
@@ -205,7 +257,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
     });
     if (!result.applied) {
       ++nonfinite_in_a_row;
-      ++nonfinite_skipped;
+      ++state.skipped_nonfinite;
       const std::string what = "step " + std::to_string(step + 1) + ": the loss or the gradient is not finite";
       if (nonfinite_in_a_row > options.skip_nonfinite) {
         save();  // the state before this step: everything up to it is kept
@@ -226,19 +278,25 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
     state.next_batch = loader->next_index();
 
     if (state.step % options.log_every == 0 || state.step == options.steps) {
+      if (collectives) {
+        at::Tensor units_seen = at::scalar_tensor(interval_units, at::kLong);
+        collectives->all_reduce_sum(units_seen);
+        interval_units = units_seen.item<int64_t>();
+      }
       const double seconds = std::chrono::duration<double>(clock::now() - interval_start).count();
       const EvalResult r = interval.read();
       // An interval whose every update was skipped has no loss to report.
       const auto scored = [&](double value) { return interval.count > 0 ? nlohmann::json(value) : nlohmann::json(); };
       const double units_per_s = static_cast<double>(interval_units) / std::max(seconds, 1e-9);
-      metrics.write({{"step", state.step},
-                     {"split", "train"},
-                     {"loss", scored(r.loss)},
-                     {"masked_accuracy", scored(r.accuracy)},
-                     {"lr", lr},
-                     {"units_per_s", units_per_s},
-                     {"data_wait", interval_wait / std::max(seconds, 1e-9)},
-                     {"skipped_nonfinite", nonfinite_skipped}});
+      if (metrics)
+        metrics->write({{"step", state.step},
+                        {"split", "train"},
+                        {"loss", scored(r.loss)},
+                        {"masked_accuracy", scored(r.accuracy)},
+                        {"lr", lr},
+                        {"units_per_s", units_per_s},
+                        {"data_wait", interval_wait / std::max(seconds, 1e-9)},
+                        {"skipped_nonfinite", state.skipped_nonfinite}});
       std::ostringstream status;
       status.precision(4);
       status << "loss " << r.loss << "  acc " << r.accuracy << "  " << static_cast<int64_t>(units_per_s)
@@ -256,13 +314,17 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
   progress.finish();
   if (saved_step != state.step) save();
 
-  TrainSummary summary = summarize(run_dir, state.step);
-  summary.stopped_by_signal = stop_signal.received();
+  TrainSummary summary = world.leader() ? summarize(run_dir, state.step) : TrainSummary{};
+  summary.steps = state.step;
+  summary.leader = world.leader();
+  summary.stopped_by_signal = stopped_by;
   summary.finished = state.step == options.steps;
-  if (summary.finished) export_weights(*model, run_dir / "model.safetensors", experiment.to_toml());
+  if (summary.finished && world.leader())
+    export_weights(*model, run_dir / "model.safetensors", experiment.to_toml());
   if (summary.stopped_by_signal != 0)
     progress.message("stopped by signal " + std::to_string(summary.stopped_by_signal) + " after step " +
                      std::to_string(state.step) + "; checkpoint saved, run the same command to resume");
+  if (collectives) collectives->barrier();  // the others wait until rank 0 has written everything
   return summary;
 }
 

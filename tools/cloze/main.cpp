@@ -1,6 +1,6 @@
 // The `cloze` command line: a thin layer over libcloze.
 //
-//   cloze train CONFIG [section.key=value ...] [--resume CHECKPOINT] [--stop-at STEP]
+//   cloze train CONFIG [section.key=value ...] [--resume CHECKPOINT] [--stop-at STEP] [--nproc N]
 //   cloze config CONFIG [section.key=value ...]    resolved config as TOML
 //   cloze plugins [--describe NAME]
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
@@ -15,6 +15,7 @@
 
 #include "cloze/dump.h"
 #include "compare.h"
+#include "launch.h"
 #include "cloze/error.h"
 #include "cloze/experiment.h"
 #include "cloze/pipeline.h"
@@ -41,6 +42,7 @@ struct ConfigArgs {
 
 int train(const ConfigArgs& args, const cloze::TrainControl& control, cloze::Registry& registry) {
   const auto summary = cloze::train(args.load(registry), registry, control);
+  if (!summary.leader) return summary.stopped_by_signal != 0 ? 128 + summary.stopped_by_signal : 0;
   fmt::print("{} {} steps into {}\neval masked loss {:.4f} -> {:.4f}, masked accuracy {:.4f} -> {:.4f}\n",
              summary.finished ? "trained" : "stopped after", summary.steps, summary.run_dir.string(),
              summary.first_eval_loss, summary.last_eval_loss, summary.first_eval_accuracy,
@@ -48,6 +50,19 @@ int train(const ConfigArgs& args, const cloze::TrainControl& control, cloze::Reg
   // The shell's convention for a process ended by a signal, so scripts and
   // schedulers see that the run did not finish.
   return summary.stopped_by_signal != 0 ? 128 + summary.stopped_by_signal : 0;
+}
+
+// This command line less --nproc: what each worker runs.
+std::vector<std::string> without_nproc(int argc, char** argv) {
+  std::vector<std::string> arguments;
+  for (int i = 1; i < argc; ++i) {
+    const std::string argument = argv[i];
+    if (argument == "--nproc")
+      ++i;  // and its value
+    else if (argument.rfind("--nproc=", 0) != 0)
+      arguments.push_back(argument);
+  }
+  return arguments;
 }
 
 int print_config(const ConfigArgs& args, cloze::Registry& registry) {
@@ -117,6 +132,11 @@ int main(int argc, char** argv) {
                             "stop with a checkpoint once this many steps are done (the schedule still follows "
                             "train.steps); run again without it to go on")
       ->check(CLI::NonNegativeNumber);
+  int nproc = 0;
+  train_command->add_option("--nproc", nproc,
+                            "train data parallel in N local processes (as torchrun --nproc-per-node N); "
+                            "train.batch_size is the batch of all of them together")
+      ->check(CLI::PositiveNumber);
   auto* config_command = app.add_subcommand("config", "print the resolved config as TOML");
   config_args.add_to(*config_command);
 
@@ -153,6 +173,9 @@ int main(int argc, char** argv) {
     cloze::Registry registry;
     registry.load_default_plugins();
     control.resume = resume;
+    if (*train_command && nproc > 0)
+      return cloze_cli::launch_local_workers(std::filesystem::read_symlink("/proc/self/exe"), without_nproc(argc, argv),
+                                             nproc);
     if (*train_command) return train(train_args, control, registry);
     if (*config_command) return print_config(config_args, registry);
     if (*plugins_command) return plugins(describe, registry);

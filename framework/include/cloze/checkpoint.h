@@ -1,5 +1,5 @@
-// Training checkpoints: model, optimizer, step, data position and random
-// state in one file, written durably (cloze/durable_file.h), with a `latest`
+// Training checkpoints: model, optimizer, step and data position in one
+// file (the random state is a function of the step: trainer.cpp), written durably (cloze/durable_file.h), with a `latest`
 // pointer that only ever names a complete checkpoint, and only the newest
 // `keep` kept.
 #pragma once
@@ -15,6 +15,7 @@ namespace cloze {
 struct CheckpointState {
   int64_t step = 0;        // optimizer steps taken
   int64_t next_batch = 0;  // the loader's position
+  int64_t skipped_nonfinite = 0;  // updates skipped so far (train.skip_nonfinite)
 };
 
 // Writes <dir>/checkpoint-<step>.pt, then points <dir>/latest at it, then
@@ -29,7 +30,7 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const to
 // without the pointer), or an empty path when there is none.
 std::filesystem::path latest_checkpoint(const std::filesystem::path& dir);
 
-// Restores model, optimizer and the CPU generator; returns the saved state.
+// Restores model and optimizer; returns the saved state.
 CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
                                 torch::optim::Optimizer& optimizer);
 

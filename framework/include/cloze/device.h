@@ -16,8 +16,9 @@ c10::Device resolve_device(const std::string& name);
 // The same batch on `device`; copies are non-blocking from pinned memory.
 Corrupted to_device(const Corrupted& corrupted, const c10::Device& device);
 
-// Sets the intra-op thread count; 0 = the cores available to this process.
-int set_threads(int64_t requested);
+// Sets the intra-op thread count; 0 = the cores available to this process,
+// divided among the `sharing` processes of a data-parallel run on this machine.
+int set_threads(int64_t requested, int sharing = 1);
 
 // Keeps freed host memory in the process for reuse instead of handing large
 // blocks back to the kernel at once, as glibc does by default: every step

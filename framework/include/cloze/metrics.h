@@ -25,13 +25,15 @@ class MetricsLog {
 
 class Progress {
  public:
-  Progress(int64_t total_steps, int64_t first_step);
+  // `quiet`: prints nothing (the ranks of a data-parallel run but rank 0).
+  Progress(int64_t total_steps, int64_t first_step, bool quiet = false);
   // Redraws the bar (terminal) or prints a line (otherwise) for `step`.
   void update(int64_t step, const std::string& status);
   void message(const std::string& line);  // a line above the bar
   void finish();
 
  private:
+  bool quiet_;
   bool terminal_;
   int64_t total_;
   int64_t first_;

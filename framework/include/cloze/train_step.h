@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "cloze/collectives.h"
 #include "cloze/corrupted.h"
+#include "cloze/gradient_sync.h"
 #include "cloze/loss.h"
 #include "cloze/model.h"
 #include "cloze/params.h"
@@ -40,14 +42,17 @@ struct TrainOptions {
 std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& options);
 
 struct StepResult {
-  std::vector<MaskedLoss> losses;  // one per micro-batch
+  std::vector<MaskedLoss> losses;  // one per micro-batch; in a data-parallel run, over all ranks' shards
   bool applied = true;             // false: a loss or the gradient was not finite, and the update was skipped
 };
 
 class TrainStep {
  public:
+  // With `collectives`, a data-parallel step: each rank's micro-batches are
+  // its shard of the global ones, and the step is the one a single process
+  // would take on the global batch.
   TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitSpec units, const TrainOptions& options,
-            c10::Device device, bool bf16);
+            c10::Device device, bool bf16, Collectives* collectives = nullptr);
 
   // Sets the learning rate, then for each of the `accumulate` micro-batches
   // that `next_micro_batch` hands over: to the device, forward, masked loss,
@@ -55,6 +60,13 @@ class TrainStep {
   // the summed loss or the gradient norm is not finite: then the gradient is
   // dropped and the parameters and optimizer state stay as they were. That
   // check reads one scalar back to the host (clipping reads the norm anyway).
+  //
+  // Data parallel: each micro-batch's loss is normalised by the scored units
+  // of all ranks together (one small all-reduce after forward), so the summed
+  // gradients are those of the global micro-batch's mean loss; the last
+  // micro-batch's backward sums the gradients over the ranks as it goes
+  // (gradient_sync.h). Every rank then sees the same loss and gradient norm
+  // and takes the same decision.
   StepResult run(double lr, const std::function<Corrupted()>& next_micro_batch);
 
  private:
@@ -65,6 +77,12 @@ class TrainStep {
   double grad_clip_;
   c10::Device device_;
   bool bf16_;
+  Collectives* collectives_;
+  std::unique_ptr<GradientSync> gradient_sync_;  // with collectives_
+
+  // This rank's loss scaled for the global micro-batch, and `loss` replaced by
+  // the global one.
+  at::Tensor share_of_global_loss(MaskedLoss& loss);
 };
 
 }  // namespace cloze

@@ -21,6 +21,7 @@ struct TrainControl {
 
 struct TrainSummary {
   int64_t steps = 0;       // steps done when train() returned
+  bool leader = true;      // rank 0 (or the only process): the eval results below are its
   bool finished = false;   // all train.steps done, weights exported
   int stopped_by_signal = 0;  // SIGINT or SIGTERM that stopped it early, else 0
   double first_eval_loss = 0, last_eval_loss = 0;
@@ -37,6 +38,13 @@ struct TrainSummary {
 // loss or gradient that is not finite stops the run with a checkpoint of the
 // step before, or with train.skip_nonfinite = N, skips the update and stops
 // after N such steps in a row.
+//
+// Under torchrun's environment (world.h) the run is data parallel: each rank
+// trains on its shard of every batch (train.batch_size is the global batch)
+// and the gradients are summed over the ranks (collectives.h), so the run is
+// the one a single process would do, up to float rounding. Rank 0 evaluates
+// and writes metrics, checkpoints and the weights; every rank resumes from
+// the run folder's checkpoint.
 TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control = {});
 
 }  // namespace cloze
