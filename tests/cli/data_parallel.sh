@@ -9,9 +9,7 @@ cloze=$1
 enter_scratch
 tiny_run 60
 
-# Each run in its own folder under the same name, so the exported
-# model.safetensors (which records the config) can match byte for byte.
-for name in nproc torchrun signal; do mkdir "$name"; cp -r corpus tiny.toml "$name/"; done
+run_folders nproc torchrun signal
 
 (cd nproc && "$cloze" train tiny.toml run.dir=run --nproc 2 > log 2>&1)
 losses nproc/run > nproc.losses
@@ -25,16 +23,8 @@ test "$(grep -c 'cloze:' nproc/log)" -eq 1  # rank 0 alone reports
 losses torchrun/run | cmp - nproc.losses
 cmp torchrun/run/model.safetensors nproc/run/model.safetensors
 
-(cd signal && exec "$cloze" train tiny.toml run.dir=run --nproc 2 > log 2>&1) &
-pid=$!
-wait_for_step signal/run 3
-kill -TERM "$pid"
-status=0
-wait "$pid" || status=$?
-test "$status" -eq 143
+terminate_after_step_3 signal --nproc 2
 test ! -e signal/run/model.safetensors
-stopped=$(sed 's/checkpoint-\([0-9]*\)\.pt/\1/' signal/run/latest)
-test "$stopped" -ge 3
 test "$stopped" -lt 60
 (cd signal && "$cloze" train tiny.toml run.dir=run --nproc 2 >> log 2>&1)
 losses signal/run | cmp - nproc.losses

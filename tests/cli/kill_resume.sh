@@ -8,9 +8,7 @@ cloze=$1
 . "$(dirname "$0")/tiny_run.sh"
 enter_scratch
 tiny_run 1000
-mkdir straight killed
-cp -r corpus tiny.toml straight/
-cp -r corpus tiny.toml killed/
+run_folders straight killed
 (cd straight && "$cloze" train tiny.toml run.dir=run train.checkpoint_every=1 > log 2>&1)
 
 # Kill delays from a fixed seed, 0.2 to 0.8 s after the restart: most land

@@ -10,9 +10,7 @@ cloze=$1
 enter_scratch
 tiny_run 40
 
-# Each run in its own folder under the same name, so the exported
-# model.safetensors (which records the config) can match byte for byte.
-for name in straight halves signal; do mkdir "$name"; cp -r corpus tiny.toml "$name/"; done
+run_folders straight halves signal
 
 (cd straight && "$cloze" train tiny.toml run.dir=run > log 2>&1)
 
@@ -23,16 +21,8 @@ test "$(losses halves/run | tail -n 1)" = "$(losses straight/run | grep '^20 eva
 (cd halves && "$cloze" train tiny.toml run.dir=run >> log 2>&1)
 
 # SIGTERM once it has started stepping: it finishes the step, saves and exits 143.
-(cd signal && exec "$cloze" train tiny.toml run.dir=run train.steps=40 > log 2>&1) &
-pid=$!
-wait_for_step signal/run 3
-kill -TERM "$pid"
-status=0
-wait "$pid" || status=$?
-test "$status" -eq 143
+terminate_after_step_3 signal
 grep -q "stopped by signal 15" signal/log
-stopped=$(sed 's/checkpoint-\([0-9]*\)\.pt/\1/' signal/run/latest)
-test "$stopped" -ge 3
 (cd signal && "$cloze" train tiny.toml run.dir=run >> log 2>&1)
 
 losses straight/run > straight.losses
@@ -44,7 +34,7 @@ done
 
 # Two signals: the second ends it at once; the newest checkpoint still loads
 # and the run still completes.
-mkdir twice && cp -r corpus tiny.toml twice/
+run_folders twice
 (cd twice && exec "$cloze" train tiny.toml run.dir=run train.checkpoint_every=1 > log 2>&1) &
 pid=$!
 wait_for_step twice/run 5

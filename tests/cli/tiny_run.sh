@@ -52,6 +52,33 @@ batches = 1
 TOML
 }
 
+# A folder per name with the corpus and tiny.toml, for runs that are compared:
+# each trains in its own folder under the same run name, so the exported
+# model.safetensors (which records the config) can match byte for byte.
+run_folders() {
+  for name in "$@"; do
+    mkdir "$name"
+    cp -r corpus tiny.toml "$name/"
+  done
+}
+
+# Trains tiny.toml in folder $1 (more train arguments after it), sends SIGTERM
+# once it has logged train step 3, checks that it exits with 143, and sets
+# `stopped` to the step of the checkpoint it saved.
+terminate_after_step_3() {
+  folder=$1
+  shift
+  (cd "$folder" && exec "$cloze" train tiny.toml run.dir=run "$@" > log 2>&1) &
+  pid=$!
+  wait_for_step "$folder/run" 3
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  test "$status" -eq 143
+  stopped=$(sed 's/checkpoint-\([0-9]*\)\.pt/\1/' "$folder/run/latest")
+  test "$stopped" -ge 3
+}
+
 # "step split loss" per metrics line of a run folder: the numbers as written,
 # so two runs compare bit for bit.
 losses() {
