@@ -125,14 +125,15 @@ TEST_CASE("gradient sync sums every gradient over the ranks, accumulated micro-b
   constexpr int ranks = 2;
   // Per rank: its gradients as summed by GradientSync, and as computed alone.
   std::vector<std::vector<at::Tensor>> synced(ranks), alone(ranks);
-  std::vector<int64_t> buckets(ranks);
+  std::vector<int64_t> buckets(ranks), started_in_backward(ranks);
 
   const auto rank_main = [&](int rank) {
     torch::manual_seed(7);  // the same model on both ranks
     torch::nn::Sequential model(torch::nn::Linear(6, 16), torch::nn::Linear(16, 16), torch::nn::Linear(16, 3));
-    auto parameters = model->parameters();
-    auto unused = torch::randn({5}).requires_grad_(true);  // backward never reaches it
-    parameters.push_back(unused);
+    // Backward never reaches `unused`; first in order, it lands in the last
+    // bucket, which therefore starts only in finish().
+    std::vector<at::Tensor> parameters{torch::randn({5}).requires_grad_(true)};
+    for (const auto& parameter : model->parameters()) parameters.push_back(parameter);
     torch::manual_seed(100 + rank);  // each rank its own data
     const std::vector<at::Tensor> inputs{at::randn({4, 6}), at::randn({4, 6})};
     const auto backward = [&](const at::Tensor& input) { model->forward(input).pow(2).sum().backward(); };
@@ -149,6 +150,7 @@ TEST_CASE("gradient sync sums every gradient over the ranks, accumulated micro-b
     backward(inputs[0]);  // accumulates locally
     sync.arm();
     backward(inputs[1]);  // summed over the ranks as it runs
+    started_in_backward[rank] = sync.buckets_started();
     sync.finish();
     for (auto& parameter : parameters) synced[rank].push_back(parameter.grad().clone());
   };
@@ -157,6 +159,7 @@ TEST_CASE("gradient sync sums every gradient over the ranks, accumulated micro-b
   other.join();
 
   CHECK(buckets[0] >= 3);
+  CHECK(started_in_backward[0] == buckets[0] - 1);  // all but the one waiting for `unused`
   for (std::size_t i = 0; i < synced[0].size(); ++i) {
     const at::Tensor expected = alone[0][i] + alone[1][i];
     CHECK(synced[0][i].allclose(expected, 1e-6, 1e-6));

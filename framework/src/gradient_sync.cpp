@@ -164,4 +164,9 @@ void GradientSync::finish() {
 
 int64_t GradientSync::buckets() const { return static_cast<int64_t>(state_->buckets.size()); }
 
+int64_t GradientSync::buckets_started() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return static_cast<int64_t>(state_->next_to_start);
+}
+
 }  // namespace cloze

@@ -38,6 +38,9 @@ class GradientSync {
   void finish();
 
   int64_t buckets() const;
+  // Buckets whose all-reduce has started since arm(): read between backward
+  // and finish(), those that overlapped backward.
+  int64_t buckets_started() const;
 
  private:
   struct State;  // see gradient_sync.cpp
