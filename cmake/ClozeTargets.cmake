@@ -21,14 +21,14 @@ function(cloze_use_pch target)
   endif()
 endfunction()
 
-# cloze_add_plugin(NAME SOURCES a.cpp ...): a modality or corruption plugin,
-# built as lib<NAME>.so into the directory the registry searches.
-function(cloze_add_plugin name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
-  add_library(${name} MODULE ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE cloze ${ARG_LIBRARIES})
-  set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CLOZE_PLUGIN_OUTPUT_DIR})
+include(ClozePlugin)
+
+# What cloze_add_plugin adds to the plugins shipped in this tree: our warnings,
+# the shared precompiled header, a place in the cloze_plugins target, and
+# installation beside libcloze.
+function(cloze_ship_plugin name)
   cloze_warnings(${name})
   cloze_use_pch(${name})
   add_dependencies(cloze_plugins ${name})
+  install(TARGETS ${name} LIBRARY DESTINATION ${CLOZE_INSTALL_PLUGIN_DIR})
 endfunction()

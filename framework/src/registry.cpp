@@ -1,5 +1,6 @@
 #include "cloze/registry.h"
 
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
@@ -86,10 +87,25 @@ void Registry::load_directory(const std::filesystem::path& dir) {
   for (const auto& library : libraries) load_library(library);
 }
 
-void Registry::load_default_plugins(const std::vector<std::string>& extra_dirs) {
+namespace {
+
+// The shipped plugins: beside an installed libcloze (<libdir>/cloze/plugins),
+// else in the build tree libcloze was built in.
+std::filesystem::path shipped_plugin_dir() {
+  const std::filesystem::path installed =
+      std::filesystem::path(boost::dll::this_line_location().parent_path().string()) / "cloze" / "plugins";
+  if (std::filesystem::is_directory(installed)) return installed;
 #ifdef CLOZE_BUILD_PLUGIN_DIR
-  load_directory(CLOZE_BUILD_PLUGIN_DIR);
+  return CLOZE_BUILD_PLUGIN_DIR;
+#else
+  return {};
 #endif
+}
+
+}  // namespace
+
+void Registry::load_default_plugins(const std::vector<std::string>& extra_dirs) {
+  if (const auto shipped = shipped_plugin_dir(); !shipped.empty()) load_directory(shipped);
   if (const char* env = std::getenv("CLOZE_PLUGIN_PATH")) {
     std::string paths = env;
     std::size_t start = 0;

@@ -6,6 +6,7 @@
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
 //   cloze preview CONFIG [--samples N] [--weights FILE] [--pictures DIR] [overrides]
 //   cloze compare SWEEP                             train, probe and report a sweep
+//   cloze new-plugin corruption|modality NAME [--dir DIR]   a plugin to start from
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -16,6 +17,7 @@
 #include "cloze/dump.h"
 #include "compare.h"
 #include "launch.h"
+#include "scaffold.h"
 #include "cloze/error.h"
 #include "cloze/experiment.h"
 #include "cloze/pipeline.h"
@@ -167,6 +169,15 @@ int main(int argc, char** argv) {
       "compare", "train every run of a sweep, probe each encoder and write report.md and report.html");
   compare_command->add_option("sweep", sweep, "sweep TOML file (configs/compare/)")->required()->check(CLI::ExistingFile);
 
+  std::string plugin_kind, plugin_name, plugin_dir;
+  auto* new_plugin_command = app.add_subcommand(
+      "new-plugin", "write a folder with a working corruption or modality plugin, its CMake build, test and configs");
+  new_plugin_command->add_option("kind", plugin_kind, "corruption or modality")
+      ->required()
+      ->check(CLI::IsMember({"corruption", "modality"}));
+  new_plugin_command->add_option("name", plugin_name, "the plugin's name, as configs will call it")->required();
+  new_plugin_command->add_option("--dir", plugin_dir, "folder to write (default: ./NAME); must not hold files");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -181,6 +192,10 @@ int main(int argc, char** argv) {
     if (*plugins_command) return plugins(describe, registry);
     if (*corrupt_command) return corrupt(corrupt_args, batches, out, registry);
     if (*preview_command) return preview(preview_args, samples, weights, pictures, registry);
+    if (*new_plugin_command) {
+      for (const auto& file : cloze_cli::new_plugin(plugin_kind, plugin_name, plugin_dir)) fmt::print("wrote {}\n", file.string());
+      return 0;
+    }
     if (*compare_command) return cloze_cli::compare(sweep, std::filesystem::read_symlink("/proc/self/exe"), registry);
   } catch (const std::exception& e) {
     std::cerr << "cloze: " << e.what() << '\n';

@@ -53,7 +53,8 @@ class Registry {
   void load_library(const std::filesystem::path& path);
   // Loads every lib*.so under `dir` (recursively); a missing dir is skipped.
   void load_directory(const std::filesystem::path& dir);
-  // The build tree's plugins, then CLOZE_PLUGIN_PATH, then `extra_dirs`.
+  // The shipped plugins (installed beside libcloze, or the build tree's), then
+  // CLOZE_PLUGIN_PATH, then `extra_dirs`.
   void load_default_plugins(const std::vector<std::string>& extra_dirs = {});
 
   bool contains(PluginKind kind, const std::string& name) const;
