@@ -10,7 +10,8 @@
 
 namespace cloze {
 
-// Discrete units. `input`: [B, N] corrupted ids; `loss_mask`: [B, N] bool, true = corrupted.
+// `input`: [B, N] corrupted ids or [B, N, D] corrupted values; `loss_mask`:
+// [B, N] bool, true = corrupted.
 Corrupted in_place_corrupted(const Batch& batch, at::Tensor input, at::Tensor loss_mask);
 
 // Continuous units (SimMIM). `masked`: [B, N] bool, true = hidden. The input
