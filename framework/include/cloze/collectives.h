@@ -20,8 +20,10 @@ class Collectives {
  public:
   // Rendezvous with the other ranks of `world` (which must be distributed) for
   // tensors on `device`; throws cloze::Error naming the address when the
-  // store cannot be reached within `timeout_s`.
-  Collectives(const World& world, const c10::Device& device, double timeout_s = 300);
+  // store cannot be reached within `timeout_s`. A collective waits as long
+  // for the slowest rank: 30 minutes, as torch.distributed, covers rank 0
+  // evaluating or saving a large checkpoint while the others wait.
+  Collectives(const World& world, const c10::Device& device, double timeout_s = 1800);
   ~Collectives();
   Collectives(const Collectives&) = delete;
   Collectives& operator=(const Collectives&) = delete;
