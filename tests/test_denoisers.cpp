@@ -1,0 +1,160 @@
+// The rest of the denoising family (objectives/rotate, prefix_lm,
+// token_replace), as properties over thousands of rows: rotation is a rotation
+// of the original, prefix and target rebuild the row, replacement never writes
+// a special id and hits its rate; each is the same under one seed, with 0 and
+// 4 loader workers.
+#include <catch2/catch.hpp>
+
+#include <ATen/Functions.h>
+#include <ATen/core/Tensor.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/loader.h"
+#include "sequence_toy.h"
+#include "toy_text.h"
+
+namespace {
+
+// 3000 rows of up to 256 toy ids with specials sprinkled in, padded.
+cloze::Batch toy_batch() {
+  const toy::Text data(3000, 256, seq_toy::data_vocab);
+  cloze::Batch batch = data.collate(seq_toy::iota(data.size()));
+  batch.epoch = 1;
+  return batch;
+}
+
+bool is_rotation(const std::vector<int64_t>& rotated, const std::vector<int64_t>& original) {
+  if (rotated.size() != original.size()) return false;
+  if (original.empty()) return true;
+  std::vector<int64_t> twice = original;
+  twice.insert(twice.end(), original.begin(), original.end());
+  return std::search(twice.begin(), twice.end(), rotated.begin(), rotated.end()) != twice.end();
+}
+
+// The same batches from a loader on the caller's thread and one with 4 workers.
+void check_same_with_workers(const std::string& corruption_name) {
+  auto data = std::make_shared<toy::Text>(200, 64, seq_toy::data_vocab);
+  const auto corruption = seq_toy::prepared(corruption_name);
+  cloze::LoaderOptions inline_options, threaded_options;
+  inline_options.batch_size = threaded_options.batch_size = 16;
+  threaded_options.workers = 4;
+  threaded_options.prefetch = 6;
+  cloze::Loader inline_loader(data, corruption, 5, inline_options), threaded(data, corruption, 5, threaded_options);
+  for (int i = 0; i < 20; ++i) {  // two epochs
+    const cloze::LoadedBatch a = inline_loader.next(), b = threaded.next();
+    CHECK(a.corrupted.input.equal(b.corrupted.input));
+    CHECK(a.corrupted.target.equal(b.corrupted.target));
+    CHECK(a.corrupted.loss_mask.equal(b.corrupted.loss_mask));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("rotate: the input is a rotation of the row, the target the row, rotated at rate") {
+  const cloze::Batch batch = toy_batch();
+  const auto originals = seq_toy::real_rows(batch);
+  for (const double rate : {1.0, 0.4}) {
+    CAPTURE(rate);
+    const auto corruption = seq_toy::prepared("rotate", {{"rate", rate}});
+    const auto rows = seq_toy::check_sequence_contract(corruption->corrupt(batch, 3));
+    int64_t not_rotation = 0, not_target = 0, rotated = 0, rotatable = 0;
+    for (std::size_t b = 0; b < originals.size(); ++b) {
+      not_rotation += !is_rotation(rows.inputs[b], originals[b]);
+      not_target += rows.targets[b] != originals[b];
+      if (originals[b].size() >= 2) {
+        ++rotatable;
+        rotated += rows.inputs[b] != originals[b];
+      }
+    }
+    CHECK(not_rotation == 0);
+    CHECK(not_target == 0);
+    REQUIRE(rotatable > 2900);
+    // Binomial over ~3000 rows: 4 standard deviations are below 0.04. A rotated
+    // row can equal the original only if it repeats itself, which random rows do not.
+    CHECK(static_cast<double>(rotated) / static_cast<double>(rotatable) == Approx(rate).margin(0.04));
+    CHECK(corruption->corrupt(batch, 3).input.equal(corruption->corrupt(batch, 3).input));
+  }
+}
+
+TEST_CASE("prefix_lm: prefix and target rebuild the row, the split within its bounds") {
+  const cloze::Batch batch = toy_batch();
+  const auto originals = seq_toy::real_rows(batch);
+  const auto corruption = seq_toy::prepared("prefix_lm");
+  const auto rows = seq_toy::check_sequence_contract(corruption->corrupt(batch, 9));
+  int64_t not_rebuilt = 0, out_of_bounds = 0;
+  double target_share = 0;
+  int64_t splittable = 0;
+  for (std::size_t b = 0; b < originals.size(); ++b) {
+    std::vector<int64_t> rebuilt = rows.inputs[b];
+    rebuilt.insert(rebuilt.end(), rows.targets[b].begin(), rows.targets[b].end());
+    not_rebuilt += rebuilt != originals[b];
+    const auto length = static_cast<int64_t>(originals[b].size());
+    if (length < 2) continue;
+    const auto prefix = static_cast<int64_t>(rows.inputs[b].size());
+    out_of_bounds += prefix < std::max<int64_t>(1, std::llround(0.5 * static_cast<double>(length))) || prefix > length - 1;
+    target_share += static_cast<double>(length - prefix) / static_cast<double>(length);
+    ++splittable;
+  }
+  CHECK(not_rebuilt == 0);
+  CHECK(out_of_bounds == 0);
+  // UL2's S-denoiser predicts a quarter of the row on average.
+  CHECK(target_share / static_cast<double>(splittable) == Approx(0.25).margin(0.01));
+
+  // Fixed bounds give a fixed split; a row of one unit is all target.
+  const auto half = seq_toy::prepared("prefix_lm", {{"min_prefix", 0.5}, {"max_prefix", 0.5}});
+  const auto fixed = seq_toy::check_sequence_contract(half->corrupt(seq_toy::batch_of({{4, 5, 6, 7}, {8}}), 1));
+  CHECK(fixed.inputs[0] == std::vector<int64_t>{4, 5});
+  CHECK(fixed.targets[0] == std::vector<int64_t>{6, 7});
+  CHECK(fixed.inputs[1].empty());
+  CHECK(fixed.targets[1] == std::vector<int64_t>{8});
+  CHECK_THROWS_WITH(seq_toy::make("prefix_lm", {{"min_prefix", 0.8}, {"max_prefix", 0.6}}),
+                    Catch::Matchers::Contains("corruption.max_prefix"));
+}
+
+TEST_CASE("token_replace: replaced units change to ordinary ids, never special or [MASK], at rate") {
+  const cloze::Batch batch = toy_batch();
+  const auto spec = seq_toy::units();
+  const auto corruption = seq_toy::prepared("token_replace");
+  const cloze::Corrupted out = corruption->corrupt(batch, 4);
+  REQUIRE(out.mode == cloze::ReconstructionMode::in_place);
+  CHECK(out.target.equal(batch.units));
+  // Scored exactly where the input differs from the row.
+  CHECK(out.loss_mask.equal(out.input.ne(batch.units)));
+
+  const at::Tensor input = out.input.contiguous(), units = batch.units.contiguous();
+  const at::Tensor replaced = out.loss_mask.contiguous(), padding = batch.padding.contiguous();
+  const int64_t* in = input.data_ptr<int64_t>();
+  const int64_t* original = units.data_ptr<int64_t>();
+  const bool* chosen = replaced.data_ptr<bool>();
+  const bool* pad = padding.data_ptr<bool>();
+  int64_t written_special = 0, special_touched = 0, candidates = 0, changed = 0;
+  for (int64_t i = 0; i < input.numel(); ++i) {
+    if (pad[i]) continue;
+    if (!spec.is_special(original[i])) ++candidates;
+    if (!chosen[i]) continue;
+    ++changed;
+    written_special += spec.is_special(in[i]);
+    special_touched += spec.is_special(original[i]);
+  }
+  CHECK(written_special == 0);
+  CHECK(special_touched == 0);
+  REQUIRE(candidates > 300000);
+  // E[k] = rate * n per row exactly; over 3000 rows the share is within 0.002.
+  CHECK(static_cast<double>(changed) / static_cast<double>(candidates) == Approx(0.15).margin(0.002));
+
+  cloze::UnitSpec patches;
+  patches.kind = cloze::UnitKind::continuous;
+  CHECK_THAT(seq_toy::make("token_replace")->incompatibility(patches), Catch::Matchers::Contains("continuous"));
+}
+
+TEST_CASE("rotate, prefix_lm and token_replace give the same batches with 0 and 4 loader workers") {
+  for (const std::string name : {"rotate", "prefix_lm", "token_replace"}) {
+    CAPTURE(name);
+    check_same_with_workers(name);
+  }
+}
