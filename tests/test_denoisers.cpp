@@ -1,8 +1,8 @@
-// The rest of the denoising family (objectives/rotate, prefix_lm,
-// token_replace), as properties over thousands of rows: rotation is a rotation
-// of the original, prefix and target rebuild the row, replacement never writes
-// a special id and hits its rate; each is the same under one seed, with 0 and
-// 4 loader workers.
+// The rest of the denoising family (objectives/sentence_permute, rotate,
+// prefix_lm, token_replace), as properties over thousands of rows: permutation
+// keeps the sentences and the units, rotation is a rotation of the original,
+// prefix and target rebuild the row, replacement never writes a special id and
+// hits its rate; each is the same under one seed, with 0 and 4 loader workers.
 #include <catch2/catch.hpp>
 
 #include <ATen/Functions.h>
@@ -19,6 +19,54 @@
 #include "toy_text.h"
 
 namespace {
+
+// Toy ids whose text ends a sentence: those ending in 0 read ".", those
+// ending in 1 read " ?" (a word-start space); about one unit in five.
+bool ends_sentence(int64_t id) { return id < seq_toy::data_vocab && (id % 10 == 0 || id % 10 == 1); }
+
+cloze::UnitSpec units_with_pieces() {
+  cloze::UnitSpec units = seq_toy::units();
+  units.pieces.assign(static_cast<std::size_t>(units.vocab_size), "word");
+  for (int64_t id = 0; id < seq_toy::data_vocab; ++id)
+    if (ends_sentence(id)) units.pieces[static_cast<std::size_t>(id)] = id % 10 == 0 ? "." : " ?";
+  return units;
+}
+
+std::shared_ptr<cloze::Corruption> sentence_permute(double rate) {
+  auto corruption = seq_toy::make("sentence_permute", {{"rate", rate}});
+  corruption->prepare(units_with_pieces());
+  return corruption;
+}
+
+// A row cut after each sentence-final id or end-of-document id.
+std::vector<std::vector<int64_t>> sentences_of(const std::vector<int64_t>& row) {
+  std::vector<std::vector<int64_t>> sentences(1);
+  for (std::size_t n = 0; n < row.size(); ++n) {
+    sentences.back().push_back(row[n]);
+    if ((ends_sentence(row[n]) || row[n] == seq_toy::eos_id) && n + 1 < row.size()) sentences.emplace_back();
+  }
+  return sentences;
+}
+
+// `input` cut into `original`'s sentences, each used once (the longest that
+// fits at each place), or empty when it is not made of them.
+std::vector<std::vector<int64_t>> as_sentences_of(const std::vector<int64_t>& input,
+                                                  const std::vector<int64_t>& original) {
+  auto unused = sentences_of(original);
+  std::vector<std::vector<int64_t>> found;
+  for (std::size_t at = 0; at < input.size();) {
+    auto best = unused.end();
+    for (auto it = unused.begin(); it != unused.end(); ++it)
+      if (it->size() <= input.size() - at && std::equal(it->begin(), it->end(), input.begin() + static_cast<int64_t>(at)) &&
+          (best == unused.end() || it->size() > best->size()))
+        best = it;
+    if (best == unused.end()) return {};
+    at += best->size();
+    found.push_back(*best);
+    unused.erase(best);
+  }
+  return unused.empty() ? found : std::vector<std::vector<int64_t>>{};
+}
 
 // 3000 rows of up to 256 toy ids with specials sprinkled in, padded.
 cloze::Batch toy_batch() {
@@ -37,9 +85,8 @@ bool is_rotation(const std::vector<int64_t>& rotated, const std::vector<int64_t>
 }
 
 // The same batches from a loader on the caller's thread and one with 4 workers.
-void check_same_with_workers(const std::string& corruption_name) {
+void check_same_with_workers(const std::shared_ptr<const cloze::Corruption>& corruption) {
   auto data = std::make_shared<toy::Text>(200, 64, seq_toy::data_vocab);
-  const auto corruption = seq_toy::prepared(corruption_name);
   cloze::LoaderOptions inline_options, threaded_options;
   inline_options.batch_size = threaded_options.batch_size = 16;
   threaded_options.workers = 4;
@@ -54,6 +101,42 @@ void check_same_with_workers(const std::string& corruption_name) {
 }
 
 }  // namespace
+
+TEST_CASE("sentence_permute keeps every sentence and unit, and moves ceil(rate * n) sentences at most") {
+  const cloze::Batch batch = toy_batch();
+  const auto originals = seq_toy::real_rows(batch);
+  for (const double rate : {1.0, 0.3, 0.0}) {
+    CAPTURE(rate);
+    const auto rows = seq_toy::check_sequence_contract(sentence_permute(rate)->corrupt(batch, 5));
+    int64_t not_sentences = 0, not_target = 0, too_many_moved = 0, sentences = 0, moved = 0;
+    for (std::size_t b = 0; b < originals.size(); ++b) {
+      not_target += rows.targets[b] != originals[b];
+      const auto before = sentences_of(originals[b]);
+      const auto after = as_sentences_of(rows.inputs[b], originals[b]);
+      if (after.size() != before.size()) {
+        ++not_sentences;
+        continue;
+      }
+      int64_t row_moved = 0;
+      for (std::size_t i = 0; i < before.size(); ++i) row_moved += after[i] != before[i];
+      const auto n = static_cast<int64_t>(before.size());
+      too_many_moved += row_moved > static_cast<int64_t>(std::ceil(rate * static_cast<double>(n)));
+      sentences += n;
+      moved += row_moved;
+    }
+    CHECK(not_sentences == 0);
+    CHECK(not_target == 0);
+    CHECK(too_many_moved == 0);
+    REQUIRE(sentences > 30000);  // about 50 per row
+    // A chosen sentence lands back in its own place with probability 1 / k for k chosen.
+    const double share_moved = static_cast<double>(moved) / static_cast<double>(sentences);
+    if (rate == 0.0) CHECK(moved == 0);
+    if (rate > 0.0) CHECK(share_moved == Approx(rate).margin(0.05));
+  }
+  // Without the pieces' text it cannot find "." and says how to go on.
+  CHECK_THAT(seq_toy::make("sentence_permute")->incompatibility(seq_toy::units()),
+             Catch::Matchers::Contains("sentence_ends = []"));
+}
 
 TEST_CASE("rotate: the input is a rotation of the row, the target the row, rotated at rate") {
   const cloze::Batch batch = toy_batch();
@@ -152,9 +235,10 @@ TEST_CASE("token_replace: replaced units change to ordinary ids, never special o
   CHECK_THAT(seq_toy::make("token_replace")->incompatibility(patches), Catch::Matchers::Contains("continuous"));
 }
 
-TEST_CASE("rotate, prefix_lm and token_replace give the same batches with 0 and 4 loader workers") {
+TEST_CASE("sentence_permute, rotate, prefix_lm and token_replace give the same batches with 0 and 4 loader workers") {
+  check_same_with_workers(sentence_permute(1.0));
   for (const std::string name : {"rotate", "prefix_lm", "token_replace"}) {
     CAPTURE(name);
-    check_same_with_workers(name);
+    check_same_with_workers(seq_toy::prepared(name));
   }
 }

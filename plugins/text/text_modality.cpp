@@ -114,6 +114,15 @@ std::filesystem::path cache_root_of(const ModalityContext& context) {
   return root;
 }
 
+// The tokenizer's units with the text of every id, for corruptions that look
+// for pieces by their text (sentence_permute's ".", "!", "?").
+UnitSpec units_with_pieces(const Tokenizer& tokenizer) {
+  UnitSpec units = tokenizer.units();
+  units.pieces.reserve(static_cast<std::size_t>(units.vocab_size));
+  for (int64_t id = 0; id < units.vocab_size; ++id) units.pieces.push_back(tokenizer.decode({static_cast<int32_t>(id)}));
+  return units;
+}
+
 class TextModality final : public Modality {
  public:
   TextModality(const Params& params, const ModalityContext& context) {
@@ -122,6 +131,7 @@ class TextModality final : public Modality {
     const auto cache_root = cache_root_of(context);
     const Corpus corpus = open_corpus(params);
     tokenizer_ = make_tokenizer(params, corpus, cache_root);
+    units_ = units_with_pieces(*tokenizer_);
     const auto cache = TokenCache::open_or_build(corpus, *tokenizer_, cache_root);
     const auto documents = static_cast<int64_t>(cache->documents().size());
     context.bad_samples->report(corpus.name(), cache->unreadable(),
@@ -135,7 +145,7 @@ class TextModality final : public Modality {
     eval_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::eval), chunk_length_, pad);
   }
 
-  UnitSpec units() const override { return tokenizer_->units(); }
+  UnitSpec units() const override { return units_; }
   Grid grid() const override { return Grid{{chunk_length_}}; }
   std::shared_ptr<Dataset> dataset(Split split) const override { return split == Split::train ? train_ : eval_; }
 
@@ -146,6 +156,7 @@ class TextModality final : public Modality {
  private:
   int64_t chunk_length_;  // context.raw_length(seq_len)
   std::unique_ptr<Tokenizer> tokenizer_;
+  UnitSpec units_;  // the tokenizer's, with pieces
   std::shared_ptr<Dataset> train_;
   std::shared_ptr<Dataset> eval_;
 };

@@ -28,6 +28,9 @@ struct UnitSpec {
                                        // replacement (pad, mask, bos, eos, ...)
   std::vector<uint8_t> begins_word;    // [vocab] 1 where the piece starts a word
                                        // (sentencepiece's leading '▁'); empty if unknown
+  std::vector<std::string> pieces;     // [vocab] the text of each id, a word start as a
+                                       // leading space; empty if unknown (sentence_permute
+                                       // finds the ids of "." and "?" by it)
 
   // continuous units
   int64_t unit_dim = 0;                // values per unit (p*p*C for patches)
