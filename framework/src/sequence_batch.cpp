@@ -5,8 +5,6 @@
 
 #include <algorithm>
 
-#include "cloze/id_rows.h"
-
 namespace cloze {
 namespace {
 
@@ -59,20 +57,6 @@ Corrupted sequence_corrupted(const std::vector<std::vector<int64_t>>& inputs,
     std::copy(target.begin(), target.end() - 1, row + 1);
   }
   return out;
-}
-
-Corrupted rewrite_rows(const Batch& batch, uint64_t seed, const UnitSpec& units, const std::string& corruption,
-                       const RowRewrite& rewrite) {
-  const IdRows rows(batch, corruption, units.vocab_size);
-  std::vector<std::vector<int64_t>> inputs(static_cast<std::size_t>(rows.rows()));
-  std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(rows.rows()));
-  std::vector<int64_t> real;
-  for (int64_t row = 0; row < rows.rows(); ++row) {
-    rows.real_units(row, real);
-    SampleRng rng(seed, RngStream::corruption, batch.epoch, rows.sample(row));
-    rewrite(real, rng, inputs[static_cast<std::size_t>(row)], targets[static_cast<std::size_t>(row)]);
-  }
-  return sequence_corrupted(inputs, targets, units.pad_id, units.bos_id);
 }
 
 std::string sequence_incompatibility(const std::string& corruption, const UnitSpec& units) {

@@ -18,14 +18,11 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
 #include "cloze/params.h"
 #include "cloze/plugin.h"
-#include "cloze/sequence_batch.h"
+#include "cloze/row_rewrite.h"
 
 namespace {
 
@@ -36,51 +33,34 @@ cloze::Schema schema() {
   };
 }
 
-class PrefixLm final : public cloze::Corruption {
+class PrefixLm final : public cloze::RowRewrite {
  public:
   explicit PrefixLm(const cloze::Params& params)
-      : min_prefix_(params.real("min_prefix")), max_prefix_(params.real("max_prefix")) {
+      : RowRewrite("prefix_lm"), min_prefix_(params.real("min_prefix")), max_prefix_(params.real("max_prefix")) {
     params.require(min_prefix_ >= 0.0 && min_prefix_ <= 1.0, "min_prefix", "must be in [0, 1]");
     params.require(max_prefix_ >= min_prefix_ && max_prefix_ <= 1.0, "max_prefix", "must be in [min_prefix, 1]");
   }
 
-  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
-
-  std::string incompatibility(const cloze::UnitSpec& units) const override {
-    return cloze::sequence_incompatibility("prefix_lm", units);
-  }
-
   Lengths max_lengths(int64_t raw_length) const override { return {std::max<int64_t>(raw_length - 1, 0), raw_length}; }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    const std::string why = incompatibility(units);
-    if (!why.empty()) throw cloze::Error(why);
-    units_ = units;
-    prepared_ = true;
-  }
-
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("prefix_lm: corrupt() called before prepare(units)");
-    return cloze::rewrite_rows(batch, seed, units_, "prefix_lm",
-                               [&](const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
-                                   std::vector<int64_t>& target) {
-                                 const int64_t prefix = prefix_length(static_cast<int64_t>(row.size()), rng);
-                                 input.assign(row.begin(), row.begin() + prefix);
-                                 target.assign(row.begin() + prefix, row.end());
-                               });
-  }
-
  private:
+  void rewrite(const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
+               std::vector<int64_t>& target) const override {
+    const int64_t prefix = prefix_length(static_cast<int64_t>(row.size()), rng);
+    input.assign(row.begin(), row.begin() + prefix);
+    target.assign(row.begin() + prefix, row.end());
+  }
+
   int64_t prefix_length(int64_t length, cloze::SampleRng& rng) const {
     if (length < 2) return 0;
-    const int64_t high = std::min<int64_t>(length - 1, static_cast<int64_t>(std::floor(max_prefix_ * static_cast<double>(length))));
-    const int64_t low = std::min<int64_t>(high, std::max<int64_t>(1, std::llround(min_prefix_ * static_cast<double>(length))));
+    const int64_t high =
+        std::min<int64_t>(length - 1, static_cast<int64_t>(std::floor(max_prefix_ * static_cast<double>(length))));
+    const int64_t low =
+        std::min<int64_t>(high, std::max<int64_t>(1, std::llround(min_prefix_ * static_cast<double>(length))));
     return low + static_cast<int64_t>(rng.below(static_cast<uint64_t>(high - low + 1)));
   }
 
   double min_prefix_, max_prefix_;
-  bool prepared_ = false;
-  cloze::UnitSpec units_;
 };
 
 }  // namespace

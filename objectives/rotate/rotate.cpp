@@ -14,14 +14,11 @@
 //   target = the row itself; decoder_input shifted
 #include <algorithm>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
 #include "cloze/params.h"
 #include "cloze/plugin.h"
-#include "cloze/sequence_batch.h"
+#include "cloze/row_rewrite.h"
 
 namespace {
 
@@ -29,44 +26,25 @@ cloze::Schema schema() {
   return {{"rate", cloze::ParamType::real, 1.0, "probability that a row is rotated"}};
 }
 
-class Rotate final : public cloze::Corruption {
+class Rotate final : public cloze::RowRewrite {
  public:
-  explicit Rotate(const cloze::Params& params) : rate_(params.real("rate")) {
+  explicit Rotate(const cloze::Params& params) : RowRewrite("rotate"), rate_(params.real("rate")) {
     params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
   }
 
-  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
-
-  std::string incompatibility(const cloze::UnitSpec& units) const override {
-    return cloze::sequence_incompatibility("rotate", units);
-  }
-
-  void prepare(const cloze::UnitSpec& units) override {
-    const std::string why = incompatibility(units);
-    if (!why.empty()) throw cloze::Error(why);
-    units_ = units;
-    prepared_ = true;
-  }
-
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("rotate: corrupt() called before prepare(units)");
-    return cloze::rewrite_rows(batch, seed, units_, "rotate",
-                               [&](const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
-                                   std::vector<int64_t>& target) {
-                                 target = row;
-                                 input = row;
-                                 const auto length = static_cast<uint64_t>(row.size());
-                                 // One draw decides, one more places the start: always two per row.
-                                 const bool rotated = rng.uniform() < rate_;
-                                 const uint64_t start = length >= 2 ? 1 + rng.below(length - 1) : 0;
-                                 if (rotated) std::rotate(input.begin(), input.begin() + static_cast<int64_t>(start), input.end());
-                               });
-  }
-
  private:
+  void rewrite(const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
+               std::vector<int64_t>& target) const override {
+    target = row;
+    input = row;
+    const auto length = static_cast<uint64_t>(row.size());
+    // One draw decides, one more places the start: always two per row.
+    const bool rotated = rng.uniform() < rate_;
+    const uint64_t start = length >= 2 ? 1 + rng.below(length - 1) : 0;
+    if (rotated) std::rotate(input.begin(), input.begin() + static_cast<int64_t>(start), input.end());
+  }
+
   double rate_;
-  bool prepared_ = false;
-  cloze::UnitSpec units_;
 };
 
 }  // namespace

@@ -23,12 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
 #include "cloze/params.h"
 #include "cloze/plugin.h"
+#include "cloze/row_rewrite.h"
 #include "cloze/sampling.h"
-#include "cloze/sequence_batch.h"
 
 namespace {
 
@@ -46,17 +44,15 @@ std::string trimmed(const std::string& text) {
   return text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
 }
 
-class SentencePermute final : public cloze::Corruption {
+class SentencePermute final : public cloze::RowRewrite {
  public:
   explicit SentencePermute(const cloze::Params& params)
-      : rate_(params.real("rate")), sentence_ends_(params.strings("sentence_ends")) {
+      : RowRewrite("sentence_permute"), rate_(params.real("rate")), sentence_ends_(params.strings("sentence_ends")) {
     params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
   }
 
-  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
-
   std::string incompatibility(const cloze::UnitSpec& units) const override {
-    std::string why = cloze::sequence_incompatibility("sentence_permute", units);
+    std::string why = RowRewrite::incompatibility(units);
     if (why.empty() && !sentence_ends_.empty() && units.pieces.empty())
       why = "sentence_permute finds sentence ends by their text, but these units carry none (UnitSpec::pieces); "
             "set corruption.sentence_ends = [] to cut at the end-of-document id alone";
@@ -64,58 +60,45 @@ class SentencePermute final : public cloze::Corruption {
   }
 
   void prepare(const cloze::UnitSpec& units) override {
-    const std::string why = incompatibility(units);
-    if (!why.empty()) throw cloze::Error(why);
-    units_ = units;
+    RowRewrite::prepare(units);
     ends_.assign(static_cast<std::size_t>(units.vocab_size), 0);
     if (units.eos_id >= 0) ends_[static_cast<std::size_t>(units.eos_id)] = 1;
     for (std::size_t id = 0; id < units.pieces.size() && id < ends_.size(); ++id)
       if (std::find(sentence_ends_.begin(), sentence_ends_.end(), trimmed(units.pieces[id])) != sentence_ends_.end())
         ends_[id] = 1;
-    prepared_ = true;
-  }
-
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("sentence_permute: corrupt() called before prepare(units)");
-    std::vector<int64_t> starts, chosen, order;
-    return cloze::rewrite_rows(
-        batch, seed, units_, "sentence_permute",
-        [&](const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
-            std::vector<int64_t>& target) {
-          target = row;
-          // starts[i] = where sentence i begins; one past the last: the row's end.
-          starts.assign(1, 0);
-          for (std::size_t n = 0; n + 1 < row.size(); ++n)
-            if (ends_[static_cast<std::size_t>(row[n])]) starts.push_back(static_cast<int64_t>(n) + 1);
-          const auto sentences = static_cast<int64_t>(starts.size());
-          starts.push_back(static_cast<int64_t>(row.size()));
-
-          const auto moved = std::min<int64_t>(
-              sentences, static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(sentences))));
-          chosen.resize(static_cast<std::size_t>(sentences));
-          for (int64_t i = 0; i < sentences; ++i) chosen[static_cast<std::size_t>(i)] = i;
-          cloze::choose_without_replacement(chosen, moved, rng);
-          order.resize(static_cast<std::size_t>(sentences));
-          for (int64_t i = 0; i < sentences; ++i) order[static_cast<std::size_t>(i)] = i;
-          // The chosen places get the chosen sentences in a random order.
-          std::vector<int64_t> placed(chosen.begin(), chosen.begin() + moved);
-          cloze::choose_without_replacement(placed, moved, rng);  // a uniform permutation of them
-          for (int64_t i = 0; i < moved; ++i)
-            order[static_cast<std::size_t>(chosen[static_cast<std::size_t>(i)])] = placed[static_cast<std::size_t>(i)];
-
-          input.reserve(row.size());
-          for (const int64_t sentence : order)
-            input.insert(input.end(), row.begin() + starts[static_cast<std::size_t>(sentence)],
-                         row.begin() + starts[static_cast<std::size_t>(sentence) + 1]);
-        });
   }
 
  private:
+  void rewrite(const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
+               std::vector<int64_t>& target) const override {
+    target = row;
+    // starts[i] = where sentence i begins; one past the last: the row's end.
+    std::vector<int64_t> starts{0};
+    for (std::size_t n = 0; n + 1 < row.size(); ++n)
+      if (ends_[static_cast<std::size_t>(row[n])]) starts.push_back(static_cast<int64_t>(n) + 1);
+    const auto sentences = static_cast<int64_t>(starts.size());
+    starts.push_back(static_cast<int64_t>(row.size()));
+
+    const auto moved =
+        std::min<int64_t>(sentences, static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(sentences))));
+    std::vector<int64_t> chosen(static_cast<std::size_t>(sentences)), order(static_cast<std::size_t>(sentences));
+    for (int64_t i = 0; i < sentences; ++i) chosen[static_cast<std::size_t>(i)] = order[static_cast<std::size_t>(i)] = i;
+    cloze::choose_without_replacement(chosen, moved, rng);
+    // The chosen places get the chosen sentences in a uniformly random order.
+    std::vector<int64_t> placed(chosen.begin(), chosen.begin() + moved);
+    cloze::choose_without_replacement(placed, moved, rng);
+    for (int64_t i = 0; i < moved; ++i)
+      order[static_cast<std::size_t>(chosen[static_cast<std::size_t>(i)])] = placed[static_cast<std::size_t>(i)];
+
+    input.reserve(row.size());
+    for (const int64_t sentence : order)
+      input.insert(input.end(), row.begin() + starts[static_cast<std::size_t>(sentence)],
+                   row.begin() + starts[static_cast<std::size_t>(sentence) + 1]);
+  }
+
   double rate_;
   std::vector<std::string> sentence_ends_;
-  bool prepared_ = false;
-  cloze::UnitSpec units_;
-  std::vector<uint8_t> ends_;  // [vocab] 1 where the id ends a sentence
+  std::vector<uint8_t> ends_;  // [vocab] 1 where the id ends a sentence, from prepare()
 };
 
 }  // namespace

@@ -6,13 +6,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "cloze/batch.h"
 #include "cloze/corrupted.h"
-#include "cloze/rng.h"
 #include "cloze/units.h"
 
 namespace cloze {
@@ -26,16 +23,6 @@ at::Tensor pad_rows(const std::vector<std::vector<int64_t>>& rows, int64_t pad_i
 //   after the row's end, loss_mask [B, N_t] true exactly at real target tokens.
 Corrupted sequence_corrupted(const std::vector<std::vector<int64_t>>& inputs,
                              const std::vector<std::vector<int64_t>>& targets, int64_t pad_id, int64_t bos_id);
-
-// Sequence mode for corruptions that rewrite each row on its own (rotate,
-// prefix_lm): `rewrite` gets a row's real units (ids checked against the
-// vocabulary, errors naming `corruption`) and the row's generator, keyed by
-// (seed, RngStream::corruption, epoch, sample), and fills that row's input and
-// target, both empty when called.
-using RowRewrite = std::function<void(const std::vector<int64_t>& units, SampleRng& rng,
-                                      std::vector<int64_t>& input, std::vector<int64_t>& target)>;
-Corrupted rewrite_rows(const Batch& batch, uint64_t seed, const UnitSpec& units, const std::string& corruption,
-                       const RowRewrite& rewrite);
 
 // Why `corruption` cannot build sequence-mode batches from these units
 // (continuous units, no pad id, no bos id for the decoder's first input), or "".
