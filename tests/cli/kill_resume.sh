@@ -11,13 +11,18 @@ tiny_run 1000
 run_folders straight killed
 (cd straight && "$cloze" train tiny.toml run.dir=run train.checkpoint_every=1 > log 2>&1)
 
-# Kill delays from a fixed seed, 0.2 to 0.8 s after the restart: most land
-# in steps and saves, some in the start-up.
+# Kill delays from a fixed seed, 0.2 to 0.8 s. Every other kill counts from
+# the restart and may land in the start-up; the others count from the first
+# step past the newest checkpoint, so they land in steps and saves however
+# slowly a loaded machine starts the process.
 delays=$(awk 'BEGIN { srand(7); for (i = 0; i < 20; i++) printf "%.3f\n", 0.2 + rand() * 0.6 }')
 kills=0
 for delay in $delays; do
+  saved=0
+  [ -e killed/run/latest ] && saved=$(sed 's/checkpoint-\([0-9]*\)\.pt/\1/' killed/run/latest)
   (cd killed && exec "$cloze" train tiny.toml run.dir=run train.checkpoint_every=1 >> log 2>&1) &
   pid=$!
+  if [ $((kills % 2)) -eq 1 ]; then wait_for_step killed/run $((saved + 1)); fi
   sleep "$delay"
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" || true
