@@ -62,7 +62,7 @@ class SentencePermute final : public cloze::RowRewrite {
   void prepare(const cloze::UnitSpec& units) override {
     RowRewrite::prepare(units);
     ends_.assign(static_cast<std::size_t>(units.vocab_size), 0);
-    if (units.eos_id >= 0) ends_[static_cast<std::size_t>(units.eos_id)] = 1;
+    if (units.eos_id >= 0 && units.eos_id < units.vocab_size) ends_[static_cast<std::size_t>(units.eos_id)] = 1;
     for (std::size_t id = 0; id < units.pieces.size() && id < ends_.size(); ++id)
       if (std::find(sentence_ends_.begin(), sentence_ends_.end(), trimmed(units.pieces[id])) != sentence_ends_.end())
         ends_[id] = 1;
