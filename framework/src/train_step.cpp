@@ -113,10 +113,9 @@ at::Tensor TrainStep::share_of_global_loss(MaskedLoss& loss) {
                                  loss.correct.to(at::kDouble)});
   collectives_->all_reduce_sum(totals);
   const auto global_count = static_cast<int64_t>(std::llround(totals[0].item<double>()));
-  const double scale = local_count / static_cast<double>(std::max<int64_t>(global_count, 1));
-  at::Tensor share = loss.loss * scale;
-  loss = {(totals[1] / static_cast<double>(std::max<int64_t>(global_count, 1))).to(at::kFloat),
-          totals[2].to(at::kLong), global_count};
+  const auto denominator = static_cast<double>(std::max<int64_t>(global_count, 1));  // a batch may score nothing
+  at::Tensor share = loss.loss * (local_count / denominator);
+  loss = {(totals[1] / denominator).to(at::kFloat), totals[2].to(at::kLong), global_count};
   return share;
 }
 
