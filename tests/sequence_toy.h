@@ -165,21 +165,31 @@ inline bool is_subsequence(const std::vector<int64_t>& part, const std::vector<i
   return i == part.size();
 }
 
-// The same batches from a loader on the caller's thread and one with 4 workers.
+// The same batches from a loader on the caller's thread, one with a single
+// worker thread and one with 4: the corruption's choices are keyed by seed and
+// sample, never by which thread drew them or in what order.
 inline void check_same_with_workers(const std::shared_ptr<const cloze::Corruption>& corruption) {
   auto data = std::make_shared<toy::Text>(200, 64, seq_toy::data_vocab);
-  cloze::LoaderOptions inline_options, threaded_options;
-  inline_options.batch_size = threaded_options.batch_size = 16;
-  threaded_options.workers = 4;
-  threaded_options.prefetch = 6;
-  cloze::Loader inline_loader(data, corruption, 5, inline_options), threaded(data, corruption, 5, threaded_options);
+  const auto loader_with = [&](int workers) {
+    cloze::LoaderOptions options;
+    options.batch_size = 16;
+    options.workers = workers;
+    options.prefetch = 6;
+    return std::make_unique<cloze::Loader>(data, corruption, 5, options);
+  };
+  const auto inline_loader = loader_with(0);
+  const auto one_worker = loader_with(1);
+  const auto four_workers = loader_with(4);
   for (int i = 0; i < 20; ++i) {  // two epochs
-    const cloze::LoadedBatch a = inline_loader.next(), b = threaded.next();
-    CHECK(a.corrupted.input.equal(b.corrupted.input));
-    CHECK(a.corrupted.target.equal(b.corrupted.target));
-    CHECK(a.corrupted.loss_mask.equal(b.corrupted.loss_mask));
-    REQUIRE(a.corrupted.entry.defined() == b.corrupted.entry.defined());
-    if (a.corrupted.entry.defined()) CHECK(a.corrupted.entry.equal(b.corrupted.entry));
+    const cloze::LoadedBatch a = inline_loader->next();
+    for (const auto& threaded : {one_worker.get(), four_workers.get()}) {
+      const cloze::LoadedBatch b = threaded->next();
+      CHECK(a.corrupted.input.equal(b.corrupted.input));
+      CHECK(a.corrupted.target.equal(b.corrupted.target));
+      CHECK(a.corrupted.loss_mask.equal(b.corrupted.loss_mask));
+      REQUIRE(a.corrupted.entry.defined() == b.corrupted.entry.defined());
+      if (a.corrupted.entry.defined()) CHECK(a.corrupted.entry.equal(b.corrupted.entry));
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // chain's target is the original and each stage works on the one before's
 // output; a mixture draws its entries at their weights and each row comes out
 // as its entry alone would make it; modes that cannot work together are
-// refused naming both corruptions; all of it the same with 0 and 4 workers.
+// refused naming both corruptions; all of it the same with 0, 1 and 4 workers.
 #include <catch2/catch.hpp>
 
 #include <ATen/Functions.h>
@@ -260,7 +260,7 @@ TEST_CASE("a mixture's loss per entry adds up to the batch's loss") {
   CHECK((per_entry[0].correct + per_entry[1].correct).item<int64_t>() == whole.correct.item<int64_t>());
 }
 
-TEST_CASE("chains and mixtures give the same batches with 0 and 4 loader workers") {
+TEST_CASE("chains and mixtures give the same batches with 0, 1 and 4 loader workers") {
   seq_toy::check_same_with_workers(prepared_chain({stage("rotate"), stage("text_infill")}));
   auto mixture = std::make_shared<cloze::Mixture>(std::vector<cloze::Mixture::Entry>{
       entry("R", 1, "[R]", "span_infill"), entry("X", 1, "[X]", "span_infill", {{"noise_density", 0.5}}),
