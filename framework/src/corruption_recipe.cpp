@@ -6,13 +6,13 @@
 
 namespace cloze {
 
-namespace {
-
 std::string stage_names(const std::vector<CorruptionStage>& stages) {
   std::string names;
   for (const auto& stage : stages) names += (names.empty() ? "" : "+") + stage.name;
   return names;
 }
+
+namespace {
 
 void append_set_values(const CorruptionStage& stage, const std::string& prefix, std::string& text) {
   for (const auto& [key, value] : stage.params.values())

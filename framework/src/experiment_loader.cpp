@@ -31,6 +31,13 @@ using Section = std::map<std::string, Setting>;  // key -> setting
 struct Settings {
   std::map<std::string, Section> sections;
   std::map<std::string, std::string> headers;  // where each section of the file starts
+
+  // Where `section` starts, for messages about it as a whole; the file
+  // itself when only overrides wrote it.
+  std::string header(const std::string& section, const std::string& source) const {
+    const auto found = headers.find(section);
+    return found == headers.end() ? source : found->second;
+  }
 };
 
 const Schema& plugins_schema() {
@@ -338,10 +345,8 @@ std::vector<MixtureEntry> resolve_mixture(const Setting& setting, const std::str
     MixtureEntry entry = resolve_entry_keys(table, keys);
     entry.stages = resolve_stages(table, std::move(keys), at, source, registry, {"name", "weight", "token", "label"});
     if (entry.label.empty()) {
-      std::string names;
-      for (const auto& stage : entry.stages) names += (names.empty() ? "" : "+") + stage.name;
       const bool bracketed = entry.token.size() > 2 && entry.token.front() == '[' && entry.token.back() == ']';
-      entry.label = entry.token.empty() ? names
+      entry.label = entry.token.empty() ? stage_names(entry.stages)
                     : bracketed         ? entry.token.substr(1, entry.token.size() - 2)
                                         : entry.token;
     }
@@ -359,8 +364,7 @@ std::vector<MixtureEntry> resolve_mixture(const Setting& setting, const std::str
 CorruptionRecipe resolve_corruption(const Settings& settings, const std::string& source, const Registry& registry) {
   const auto found = settings.sections.find("corruption");
   Section keys = found == settings.sections.end() ? Section{} : found->second;
-  const auto header = settings.headers.find("corruption");
-  const std::string where = header == settings.headers.end() ? source : header->second;
+  const std::string where = settings.header("corruption", source);
   CorruptionRecipe recipe;
   const auto mixture = keys.find("mixture");
   if (mixture == keys.end()) {
@@ -397,10 +401,8 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
   experiment.plugin_paths = plugin_paths(settings.sections["plugins"], source);
   // Plugins first: the names in [modality] and [corruption] may come from them.
   for (const auto& dir : experiment.plugin_paths) registry.load_directory(dir);
-  const auto modality_header = settings.headers.find("modality");
-  PluginTable modality = resolve_plugin(
-      PluginKind::modality, "modality", settings.sections["modality"],
-      modality_header == settings.headers.end() ? source : modality_header->second, registry);
+  PluginTable modality = resolve_plugin(PluginKind::modality, "modality", settings.sections["modality"],
+                                        settings.header("modality", source), registry);
   experiment.modality = modality.name;
   experiment.sections["modality"] = std::move(modality.params);
   experiment.corruption = resolve_corruption(settings, source, registry);

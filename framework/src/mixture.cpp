@@ -90,14 +90,10 @@ void Mixture::prepare(const UnitSpec& units) {
   token_ids_.clear();
   for (Entry& entry : entries_) {
     entry.corruption->prepare(units);
-    int64_t id = -1;
-    if (!entry.token.empty()) {
-      const auto found = std::find(units.pieces.begin(), units.pieces.end(), entry.token);
-      if (found == units.pieces.end())
-        throw Error("corruption mixture: " + named(entry) + ": the units have no piece '" + entry.token +
-                    "' for its mode token");
-      id = found - units.pieces.begin();
-    }
+    const int64_t id = entry.token.empty() ? -1 : units.id_of(entry.token);
+    if (!entry.token.empty() && id < 0)
+      throw Error("corruption mixture: " + named(entry) + ": the units have no piece '" + entry.token +
+                  "' for its mode token");
     token_ids_.push_back(id);
   }
 }

@@ -16,13 +16,18 @@ std::vector<int64_t> UnitSpec::ordinary_ids() const {
   return ids;
 }
 
+int64_t UnitSpec::id_of(const std::string& piece) const {
+  const auto found = std::find(pieces.begin(), pieces.end(), piece);
+  return found == pieces.end() ? -1 : found - pieces.begin();
+}
+
 void UnitSpec::add_special_tokens(const std::vector<std::string>& tokens) {
   if (tokens.empty()) return;
   pieces.resize(static_cast<std::size_t>(vocab_size));  // unknown pieces stay ""
   for (const auto& token : tokens) {
-    const auto found = std::find(pieces.begin(), pieces.end(), token);
-    int64_t id = found - pieces.begin();
-    if (found == pieces.end()) {
+    int64_t id = id_of(token);
+    if (id < 0) {
+      id = vocab_size;
       pieces.push_back(token);
       if (!begins_word.empty()) begins_word.push_back(1);
       ++vocab_size;

@@ -37,6 +37,9 @@ struct CorruptionStage {
   bool operator==(const CorruptionStage& other) const { return name == other.name && params == other.params; }
 };
 
+// The stages' plugin names joined by '+': "sentence_permute+text_infill".
+std::string stage_names(const std::vector<CorruptionStage>& stages);
+
 struct MixtureEntry {
   std::string label;
   double weight = 1;

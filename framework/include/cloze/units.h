@@ -42,6 +42,8 @@ struct UnitSpec {
   bool is_special(int64_t id) const;
   // Ids a corruption may draw as a random replacement: [0, vocab) less specials.
   std::vector<int64_t> ordinary_ids() const;
+  // The id whose piece is exactly `piece`, or -1 when none is (or pieces are unknown).
+  int64_t id_of(const std::string& piece) const;
 
   // Makes each of `tokens` a special id whose piece is that text: the id that
   // already has the piece, or a new one after the vocabulary. Discrete units.
