@@ -60,7 +60,7 @@ TEST_CASE("checkpoints keep the newest K, the pointer names the newest, and load
   Trainable trained;
   for (int64_t step = 1; step <= 3; ++step) {
     trained.step();
-    cloze::save_checkpoint(dir.path, *trained.model, trained.optimizer, {step, 10 * step, step - 1}, 2);
+    cloze::save_checkpoint(dir.path, *trained.model, trained.optimizer, {step, 10 * step, step - 1, 1.5e12 * static_cast<double>(step)}, 2);
   }
   CHECK_FALSE(fs::exists(dir.path / "checkpoint-1.pt"));
   CHECK(fs::exists(dir.path / "checkpoint-2.pt"));
@@ -73,6 +73,7 @@ TEST_CASE("checkpoints keep the newest K, the pointer names the newest, and load
   CHECK(state.step == 3);
   CHECK(state.next_batch == 30);
   CHECK(state.skipped_nonfinite == 2);  // the count of skipped updates goes on across a resume
+  CHECK(state.train_flops == 4.5e12);     // and so does the cost spent so far
   CHECK(at::equal(restored.model->weight, trained.model->weight));
   // The optimizer's moments came back too: the next step is the same step.
   trained.step();

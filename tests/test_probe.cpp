@@ -1,8 +1,12 @@
-// The linear probe: logistic regression that separates separable classes,
-// stays at chance on random labels, is deterministic and blind to feature
-// scale; encoder features pooled over real units only, from labelled samples
-// only, cut to the model's position table; raw features as a bag of ids or
-// the flattened units.
+// The frozen-feature protocols. The linear probe: logistic regression that
+// separates separable classes, stays at chance on random labels, is
+// deterministic and blind to feature scale. kNN: the same on blobs and random
+// labels, k clamped to the train split, votes weighted by exp(sim / T) (a
+// hand-computed case where that differs from a majority), chunking that
+// changes nothing against a whole-matrix reference. Both report per-sample
+// outcomes whose mean is the accuracy. Encoder features pooled over real units
+// only, from labelled samples only, cut to the model's position table; raw
+// features as a bag of ids or the flattened units.
 #include <ATen/Functions.h>
 
 #include <catch2/catch.hpp>
@@ -14,99 +18,22 @@
 #include <vector>
 
 #include "cloze/error.h"
-#include "cloze/grid.h"
-#include "cloze/modality.h"
 #include "cloze/model.h"
 #include "cloze/probe.h"
 #include "cloze/units.h"
+#include "labelled_toy.h"
 
 using cloze::Features;
 using cloze::ProbeOptions;
 using cloze::UnitKind;
-using cloze::UnitSpec;
+using labelled_toy::classes;
+using labelled_toy::pad_id;
+using labelled_toy::tiny_model;
+using labelled_toy::Toy;
+using labelled_toy::units;
+using labelled_toy::vocab;
 
 namespace {
-
-constexpr int64_t vocab = 16, pad_id = 0, unit_dim = 4, classes = 3;
-
-UnitSpec units(UnitKind kind) {
-  UnitSpec spec;
-  spec.kind = kind;
-  if (kind == UnitKind::discrete) {
-    spec.vocab_size = vocab;
-    spec.pad_id = pad_id;
-    spec.special_ids = {pad_id};
-  } else {
-    spec.unit_dim = unit_dim;
-  }
-  return spec;
-}
-
-// Sample i has class i % 3, and no label (-1) when i % 4 == 3. Its length is
-// `length` - i % 3; a batch is as long as its longest row, the rest filler.
-// Discrete units: ids from [4 + 4c, 8 + 4c) for class c; continuous ones:
-// Gaussian values whose first coordinate has mean c. Filler units hold
-// `filler` (an id, or every value of a continuous unit). `cut` keeps only the
-// first `cut` units of each sample (0 = all); `seed` draws other units.
-class Toy : public cloze::Dataset {
- public:
-  Toy(UnitKind kind, int64_t samples, int64_t length, double filler = 0, int64_t cut = 0, uint64_t seed = 0)
-      : kind_(kind), samples_(samples), length_(length), filler_(filler), cut_(cut), seed_(seed) {}
-
-  int64_t size() const override { return samples_; }
-
-  static int64_t label(int64_t i) { return i % 4 == 3 ? -1 : i % classes; }
-  int64_t length(int64_t i) const {
-    const int64_t full = length_ - i % 3;
-    return cut_ > 0 ? std::min(full, cut_) : full;
-  }
-
-  cloze::Batch collate(const std::vector<int64_t>& indices) const override {
-    const auto rows = static_cast<int64_t>(indices.size());
-    int64_t longest = 0;
-    for (int64_t i : indices) longest = std::max(longest, length(i));
-    const bool discrete = kind_ == UnitKind::discrete;
-    cloze::Batch batch;
-    batch.units = discrete ? at::full({rows, longest}, static_cast<int64_t>(filler_), at::kLong)
-                           : at::full({rows, longest, unit_dim}, filler_, at::kFloat);
-    batch.padding = at::ones({rows, longest}, at::kBool);
-    batch.labels = at::empty({rows}, at::kLong);
-    auto padding = batch.padding.accessor<bool, 2>();
-    auto labels = batch.labels.accessor<int64_t, 1>();
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t i = indices[static_cast<std::size_t>(r)], c = i % classes;
-      std::mt19937_64 gen(static_cast<uint64_t>(i) * 7919 + 1 + seed_ * 1000003);
-      std::normal_distribution<float> normal;
-      for (int64_t n = 0; n < length(i); ++n) {
-        if (discrete) {
-          batch.units.accessor<int64_t, 2>()[r][n] = 4 + 4 * c + static_cast<int64_t>(gen() % 4);
-        } else {
-          auto values = batch.units.accessor<float, 3>();
-          for (int64_t d = 0; d < unit_dim; ++d) values[r][n][d] = normal(gen) + (d == 0 ? static_cast<float>(c) : 0);
-        }
-        padding[r][n] = false;
-      }
-      labels[r] = label(i);
-    }
-    batch.grid.dims = {longest};
-    batch.sample_ids = indices;
-    return batch;
-  }
-
- private:
-  UnitKind kind_;
-  int64_t samples_, length_;
-  double filler_;
-  int64_t cut_;
-  uint64_t seed_;
-};
-
-// A tiny in-place model whose position table has `table` rows.
-cloze::DenoisingModel tiny_model(UnitKind kind, int64_t table, double dropout = 0.1) {
-  const cloze::ModelOptions options{16, 1, 2, 2.0, dropout};
-  const cloze::ModelShape shape{units(kind), cloze::Grid{{table}}, cloze::ReconstructionMode::in_place, table, table};
-  return cloze::DenoisingModel(options, shape);
-}
 
 // `per_class` samples of each of 3 Gaussian blobs in 8 dimensions, centres 4 apart.
 Features blobs(int64_t per_class) {
@@ -120,6 +47,27 @@ std::vector<int64_t> labelled(int64_t samples) {
   for (int64_t i = 0; i < samples; ++i)
     if (Toy::label(i) >= 0) labels.push_back(Toy::label(i));
   return labels;
+}
+
+double mean(const std::vector<uint8_t>& correct) {
+  int64_t right = 0;
+  for (const uint8_t c : correct) right += c;
+  return static_cast<double>(right) / static_cast<double>(correct.size());
+}
+
+// Weighted kNN written out on the whole similarity matrix at once (no chunks),
+// as Wu et al. 2018 and DINO state it: the reference for knn_probe. [S_eval] predictions.
+at::Tensor knn_reference(const Features& train, const Features& eval, int64_t k, double temperature) {
+  const at::Tensor a = train.values / train.values.norm(2, {1}, true);  // [S, F]
+  const at::Tensor b = eval.values / eval.values.norm(2, {1}, true);    // [S_eval, F]
+  const auto [nearest, index] = b.mm(a.t()).topk(k, 1);                  // [S_eval, k]
+  const at::Tensor one_hot = at::one_hot(train.labels.take(index), classes).to(at::kFloat);  // [S_eval, k, C]
+  return (one_hot * (nearest / temperature).exp().unsqueeze(-1)).sum(1).argmax(1);
+}
+
+std::vector<uint8_t> outcomes_of(const at::Tensor& predicted, const at::Tensor& labels) {
+  const at::Tensor right = predicted.eq(labels).to(at::kByte).contiguous();
+  return {right.data_ptr<uint8_t>(), right.data_ptr<uint8_t>() + right.numel()};
 }
 
 std::vector<int64_t> to_vector(const at::Tensor& t) {
@@ -141,6 +89,11 @@ TEST_CASE("the probe separates Gaussian blobs", "[probe]") {
   CHECK(result.train_samples == 300);
   CHECK(result.eval_samples == 300);
   CHECK(result.classes == 3);
+  // One outcome per eval sample, in order; their mean is the accuracy.
+  REQUIRE(result.correct.size() == 300);
+  CHECK(mean(result.correct) == result.accuracy);
+  CHECK(std::count(result.correct.begin(), result.correct.end(), uint8_t{0}) < 15);
+  CHECK(std::all_of(result.correct.begin(), result.correct.end(), [](uint8_t c) { return c <= 1; }));
 }
 
 TEST_CASE("the probe stays near chance on random labels", "[probe]") {
@@ -187,6 +140,111 @@ TEST_CASE("the probe refuses features it cannot fit", "[probe]") {
   CHECK_THROWS_AS(cloze::linear_probe(good, {at::randn({10, 5}), at::zeros({10}, at::kLong)}), cloze::Error);
   CHECK_THROWS_AS(cloze::linear_probe(good, {at::randn({10, 4}), at::full({10}, -1, at::kLong)}), cloze::Error);
   CHECK_THROWS_AS(cloze::linear_probe(good, good, {0, 1e-4}), cloze::Error);
+}
+
+// `per_class` samples of each of 3 Gaussian blobs in 16 dimensions, centres
+// with about 4 * sqrt(16) = 16 norm, unit noise times `noise`.
+Features blobs16(const at::Tensor& centres, int64_t per_class, double noise) {
+  const at::Tensor labels = at::arange(classes, at::kLong).repeat_interleave(per_class);  // [S]
+  return {centres.index_select(0, labels) + noise * at::randn({labels.size(0), 16}), labels};
+}
+
+TEST_CASE("knn separates Gaussian blobs", "[probe][knn]") {
+  at::manual_seed(11);
+  const at::Tensor centres = at::randn({classes, 16}) * 4;
+  const Features train = blobs16(centres, 100, 1.0), eval = blobs16(centres, 50, 1.0);
+  const cloze::ProbeResult result = cloze::knn_probe(train, eval);
+  INFO("accuracy " << result.accuracy);
+  CHECK(result.accuracy >= 0.95);
+  CHECK(result.train_samples == 300);
+  CHECK(result.eval_samples == 150);
+  CHECK(result.classes == 3);
+  REQUIRE(result.correct.size() == 150);
+  CHECK(mean(result.correct) == result.accuracy);
+}
+
+TEST_CASE("knn stays near chance on random labels", "[probe][knn]") {
+  at::manual_seed(12);
+  const Features train{at::randn({300, 16}), at::randint(0, classes, {300}, at::kLong)};
+  const Features eval{at::randn({300, 16}), at::randint(0, classes, {300}, at::kLong)};
+  const cloze::ProbeResult result = cloze::knn_probe(train, eval);
+  // The eval labels are drawn independently of everything the prediction
+  // reads, so each is right with probability exactly 1/3: the accuracy is
+  // Binomial(300, 1/3) / 300, of spread 0.027; 0.12 is over 4 spreads.
+  INFO("accuracy " << result.accuracy);
+  CHECK(std::abs(result.accuracy - 1.0 / classes) < 0.12);
+  CHECK(result.correct.size() == 300);
+  CHECK(mean(result.correct) == result.accuracy);
+}
+
+TEST_CASE("knn weights each neighbour's vote by exp(similarity / T)", "[probe][knn]") {
+  // Train rows of unit norm: class 0 at (1, 0); class 1 at (0.8, 0.6) and
+  // (0.8, -0.6); class 2 at (-1, 0). Query 0 = (1, 0), class 0: its 3 nearest
+  // are class 0 at similarity 1 and both class 1 rows at 0.8. Class 0 gets
+  // exp(1 / T), class 1 2 exp(0.8 / T): class 0 wins iff exp(0.2 / T) > 2, that
+  // is T < 0.2 / ln 2 = 0.2885; a plain majority (large T) picks class 1.
+  // Query 1 = (0.8, 0.6), class 1, is a class 1 row itself: class 1 at every T.
+  const Features train{at::tensor({1.0f, 0.0f, 0.8f, 0.6f, 0.8f, -0.6f, -1.0f, 0.0f}).reshape({4, 2}),
+                       at::tensor(std::vector<int64_t>{0, 1, 1, 2})};
+  // Scaled rows: knn_probe normalises them.
+  const Features eval{at::tensor({3.0f, 0.0f, 0.4f, 0.3f}).reshape({2, 2}), at::tensor(std::vector<int64_t>{0, 1})};
+  using Outcomes = std::vector<uint8_t>;
+  CHECK(cloze::knn_probe(train, eval, {3, 0.05}).correct == Outcomes{1, 1});
+  CHECK(cloze::knn_probe(train, eval, {3, 0.25}).correct == Outcomes{1, 1});
+  CHECK(cloze::knn_probe(train, eval, {3, 0.35}).correct == Outcomes{0, 1});
+  CHECK(cloze::knn_probe(train, eval, {3, 100.0}).correct == Outcomes{0, 1});
+  CHECK(cloze::knn_probe(train, eval, {1, 100.0}).correct == Outcomes{1, 1});  // the nearest alone
+  // k = 4 adds class 2 at similarity -1 to query 0: exp(-1) = 0.37 moves nothing at T = 1.
+  CHECK(cloze::knn_probe(train, eval, {4, 1.0}).correct == Outcomes{0, 1});
+  const cloze::ProbeResult result = cloze::knn_probe(train, eval, {3, 0.35});
+  CHECK(result.accuracy == 0.5);
+  CHECK(result.classes == 3);
+}
+
+TEST_CASE("knn clamps k to the train split", "[probe][knn]") {
+  at::manual_seed(13);
+  // 5 train rows, k = 20: every row votes, as with k = 5.
+  const Features train{at::randn({5, 16}), at::tensor(std::vector<int64_t>{0, 1, 2, 1, 0})};
+  const Features eval{at::randn({40, 16}), at::randint(0, classes, {40}, at::kLong)};
+  const cloze::ProbeResult clamped = cloze::knn_probe(train, eval, {20, 0.07});
+  CHECK(clamped.correct == cloze::knn_probe(train, eval, {5, 0.07}).correct);
+  CHECK(clamped.correct == outcomes_of(knn_reference(train, eval, 5, 0.07), eval.labels));
+  CHECK(clamped.eval_samples == 40);
+}
+
+TEST_CASE("knn is deterministic and matches the whole-matrix reference across chunks", "[probe][knn]") {
+  at::manual_seed(14);
+  const at::Tensor centres = at::randn({classes, 16}) * 4;
+  // Noisy blobs, so that neighbours disagree and the vote decides; 2001 train
+  // rows make knn_probe take its 3000 eval rows in two chunks (5e6 / 2001 = 2498 rows).
+  const Features train = blobs16(centres, 667, 6.0), eval = blobs16(centres, 1000, 6.0);
+  REQUIRE(train.values.size(0) * eval.values.size(0) > 5'000'000);
+  const cloze::ProbeResult result = cloze::knn_probe(train, eval);
+  INFO("accuracy " << result.accuracy);
+  CHECK(result.accuracy > 0.5);  // the vote is informative ...
+  CHECK(result.accuracy < 0.99);  // ... and not trivial
+  CHECK(cloze::knn_probe(train, eval).correct == result.correct);
+  CHECK(mean(result.correct) == result.accuracy);
+  // The reference's matrix product and its unshifted exp may round a near tie
+  // the other way: at most 3 of 3000 outcomes may differ.
+  const std::vector<uint8_t> reference =
+      outcomes_of(knn_reference(train, eval, 20, 0.07), eval.labels);
+  REQUIRE(reference.size() == result.correct.size());
+  int64_t differ = 0;
+  for (std::size_t i = 0; i < reference.size(); ++i) differ += reference[i] != result.correct[i];
+  INFO("outcomes that differ from the reference: " << differ);
+  CHECK(differ <= 3);
+}
+
+TEST_CASE("knn refuses features and options it cannot use", "[probe][knn]") {
+  const Features good{at::randn({10, 4}), at::zeros({10}, at::kLong)};
+  CHECK_THROWS_AS(cloze::knn_probe(good, {at::randn({0, 4}), at::zeros({0}, at::kLong)}), cloze::Error);
+  CHECK_THROWS_AS(cloze::knn_probe({at::randn({0, 4}), at::zeros({0}, at::kLong)}, good), cloze::Error);
+  CHECK_THROWS_AS(cloze::knn_probe(good, {at::randn({10, 5}), at::zeros({10}, at::kLong)}), cloze::Error);
+  CHECK_THROWS_AS(cloze::knn_probe(good, {at::randn({10, 4}), at::full({10}, -1, at::kLong)}), cloze::Error);
+  CHECK_THROWS_AS(cloze::knn_probe(good, good, {0, 0.07}), cloze::Error);
+  CHECK_THROWS_AS(cloze::knn_probe(good, good, {20, 0.0}), cloze::Error);
+  CHECK_THROWS_AS(cloze::knn_probe(good, good, {20, -1.0}), cloze::Error);
 }
 
 TEST_CASE("encoder features: one pooled row per labelled sample", "[probe]") {

@@ -1,6 +1,7 @@
-// The sweep report: metrics.jsonl read back (garbage skipped), the table's
-// exact cells, the verdicts' winners and margins, and report.md / report.html
-// written whole, self-contained, with the pictures embedded byte for byte.
+// The sweep report: metrics.jsonl read back (garbage skipped), the tables'
+// exact cells with their intervals, verdicts that name a winner only beyond
+// noise, and report.md / report.html written whole, self-contained, with the
+// score-against-FLOPs plots and the pictures embedded byte for byte.
 #include <algorithm>
 #include <boost/archive/iterators/binary_from_base64.hpp>
 #include <boost/archive/iterators/transform_width.hpp>
@@ -13,6 +14,7 @@
 
 #include "cloze/error.h"
 #include "cloze/report.h"
+#include <cmath>
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -93,21 +95,47 @@ std::size_t code_points(const std::string& text) {
 
 const std::string kDash = "\xE2\x80\x93";
 
+// `n` eval outcomes of which the first round(accuracy * n) are right.
+cloze::Score score(double accuracy, std::size_t n = 400) {
+  cloze::Score out;
+  out.correct.assign(n, 0);
+  const auto right = static_cast<std::size_t>(std::lround(accuracy * static_cast<double>(n)));
+  std::fill(out.correct.begin(), out.correct.begin() + static_cast<std::ptrdiff_t>(right), 1);
+  out.accuracy = static_cast<double>(right) / static_cast<double>(n);
+  return out;
+}
+
+// One seed of a run, scored by the linear probe at `probe`, its random-init
+// encoder at `random` and the raw inputs at `raw`.
 RunResult make_run(std::string name, std::string modality, std::string objective, double probe, double random,
-                   double raw) {
+                   double raw, int64_t seed = 1) {
   RunResult run;
   run.name = std::move(name);
+  run.seed = seed;
   run.modality = std::move(modality);
   run.objective = std::move(objective);
   run.mode = "fill";
   run.parameters = "ratio=0.75";
   run.steps = 100;
   run.final_loss = 0.5;
-  run.probe_accuracy = probe;
-  run.random_probe_accuracy = random;
-  run.raw_probe_accuracy = raw;
+  run.protocols["linear"] = {score(probe), score(random), score(raw)};
+  run.majority_accuracy = 0.1;
+  run.classes = 10;
+  run.train_flops = 2.5e12;
   run.eval_curve = {{0, 1.0}, {50, 0.7}, {100, 0.5}};
   return run;
+}
+
+const std::vector<std::string> kLinear{"linear"};
+
+// The lines of the Markdown table headed "### title".
+std::vector<std::string> table_lines(const std::string& text, const std::string& title) {
+  const auto lines = lines_of(text);
+  std::vector<std::string> table;
+  auto at = std::find(lines.begin(), lines.end(), "### " + title);
+  if (at == lines.end()) return table;
+  for (at += 2; at != lines.end() && !at->empty() && (*at)[0] == '|'; ++at) table.push_back(*at);
+  return table;
 }
 
 }  // namespace
@@ -122,10 +150,10 @@ TEST_CASE("read_metrics reads the eval curve, the last eval values and the mean 
              "garbage {not json\n"
              "   \n"
              "[1, 2, 3]\n"
-             "{\"data_wait\":0.01,\"loss\":7.0,\"lr\":0.0002,\"split\":\"train\",\"step\":20,\"units_per_s\":3000.0}\n"
+             "{\"data_wait\":0.01,\"flops\":2e9,\"loss\":7.0,\"lr\":0.0002,\"split\":\"train\",\"step\":20,\"units_per_s\":3000.0}\n"
              "{\"loss\":6.9,\"masked_accuracy\":0.08,\"split\":\"eval\",\"step\":20}\n"
              "{\"loss\":6.5,\"masked_accuracy\":0.1,\"split\":\"eval\",\"step\":20}\n"  // resumed: the later line wins
-             "{\"split\":\"train\",\"step\":30,\"units_per_s\":2000}\n"
+             "{\"split\":\"train\",\"step\":30,\"units_per_s\":2000,\"flops\":3e9}\n"
              "{\"loss\":6.06,\"masked_accuracy\":0.12,\"split\":\"eval\",\"step\":30,\"decoded_accuracy\":0.2}\n"
              "{\"loss\":6.1,\"masked_accuracy\":0.11,\"split\":\"ev");  // cut off mid-line
   RunResult run;
@@ -142,6 +170,7 @@ TEST_CASE("read_metrics reads the eval curve, the last eval values and the mean 
   CHECK_FALSE(run.psnr);
   CHECK(run.units_per_s == Approx(2000.0));
   CHECK(run.steps == 30);
+  CHECK(run.train_flops == 3e9);  // the last train line's count
 }
 
 TEST_CASE("read_metrics takes psnr when the eval line has one, and refuses files without evals", "[report]") {
@@ -160,73 +189,100 @@ TEST_CASE("read_metrics takes psnr when the eval line has one, and refuses files
   CHECK_THROWS_WITH(cloze::read_metrics(missing, run), Catch::Contains(missing.string()));
 }
 
-TEST_CASE("results_table: a header, one row per run, every cell filled and formatted", "[report]") {
-  RunResult text = make_run("text-mlm", "text", "token_mask", 0.4231, 0.3012, 0.3521);
-  text.mode = "in_place";
-  text.parameters = "ratio=0.15";
-  text.steps = 1200;
-  text.final_loss = 6.063663;
-  text.masked_accuracy = 0.11927;
-  text.units_per_s = 19512.6;
-  text.wall_seconds = 248.4;
-  text.peak_memory_mb = 1812.3;
+TEST_CASE("results_table: pretraining, each protocol with intervals, and the tasks", "[report]") {
+  std::vector<RunResult> results;
+  for (int64_t seed = 1; seed <= 3; ++seed) {
+    RunResult text = make_run("text-mlm", "text", "token_mask", 0.40 + 0.01 * static_cast<double>(seed), 0.30, 0.35, seed);
+    text.mode = "in_place";
+    text.parameters = "ratio=0.15";
+    text.steps = 1200;
+    text.final_loss = 6.0 + 0.1 * static_cast<double>(seed);
+    text.masked_accuracy = 0.12;
+    text.unigram_accuracy = 0.07;
+    text.units_per_s = 19512.6;
+    text.wall_seconds = 248.4;
+    text.peak_memory_mb = 1800 + static_cast<double>(seed);
+    text.train_flops = 1.234e13;
+    results.push_back(text);
+  }
   RunResult image = make_run("image-mae", "image", "patch_mask", 0.8, 0.7, 0.75);
   image.parameters = "";
-  image.final_loss = 0.23119;
   image.psnr = 23.46;
   image.wall_seconds = 3725;
-  image.units_per_s = 33845.4;
-  image.peak_memory_mb = 96;
-  RunResult bare = make_run("audio-mae", "audio", "patch_mask", 0.6, 0.5, 0.4);
-  bare.wall_seconds = 42.2;
+  image.train_flops = std::nan("");
+  results.push_back(image);
 
-  const auto lines = lines_of(cloze::results_table({text, image, bare}));
-  REQUIRE(lines.size() == 5);  // header, alignment, three runs
-  CHECK(cells_of(lines[0]) ==
-        std::vector<std::string>{"run", "modality", "objective", "mode", "parameters", "steps", "final masked loss",
-                                 "masked accuracy / PSNR", "probe accuracy", "random-init probe", "raw-input probe",
-                                 "units/s", "wall time", "peak memory"});
-  CHECK(cells_of(lines[2]) == std::vector<std::string>{"text-mlm", "text", "token_mask", "in_place", "ratio=0.15",
-                                                       "1,200", "6.064", "11.9%", "42.3%", "30.1%", "35.2%", "19,513",
-                                                       "4 min 8 s", "1,812 MB"});
-  CHECK(cells_of(lines[3]) == std::vector<std::string>{"image-mae", "image", "patch_mask", "fill", kDash, "100",
-                                                       "0.2312", "23.5 dB", "80.0%", "70.0%", "75.0%", "33,845",
-                                                       "1 h 2 min 5 s", "96 MB"});
-  CHECK(cells_of(lines[4])[7] == kDash);  // neither accuracy nor PSNR
-  CHECK(cells_of(lines[4])[12] == "42 s");
-  for (std::size_t i = 2; i < lines.size(); ++i) {
-    const auto cells = cells_of(lines[i]);
-    CHECK(cells.size() == 14);
-    for (const auto& cell : cells) CHECK_FALSE(cell.empty());
+  const std::string text = cloze::results_table(results, kLinear);
+  const auto pretraining = table_lines(text, "Pretraining");
+  REQUIRE(pretraining.size() == 4);  // header, alignment, two runs
+  CHECK(cells_of(pretraining[0]) ==
+        std::vector<std::string>{"run", "modality", "objective", "mode", "parameters", "seeds", "steps",
+                                 "final masked loss", "masked accuracy / PSNR", "unigram masked accuracy",
+                                 "train FLOPs", "units/s", "wall time", "peak memory"});
+  CHECK(cells_of(pretraining[2]) == std::vector<std::string>{"text-mlm", "text", "token_mask", "in_place", "ratio=0.15",
+                                                             "3", "1,200", "6.2", "12.0%", "7.0%", "12.3 TFLOP",
+                                                             "19,513", "4 min 8 s", "1,803 MB"});
+  CHECK(cells_of(pretraining[3]) == std::vector<std::string>{"image-mae", "image", "patch_mask", "fill", kDash, "1",
+                                                             "100", "0.5", "23.5 dB", kDash, kDash, "0",
+                                                             "1 h 2 min 5 s", "0 MB"});
+  for (const auto& line : pretraining) CHECK(code_points(line) == code_points(pretraining[0]));  // padded
+
+  // Three seeds at 41, 42, 43%: mean 42, s = 1, t(0.975, 2) = 4.3027 -> +-2.48.
+  const auto linear = table_lines(text, "linear probe accuracy, mean ± std over seeds [95% interval]");
+  REQUIRE(linear.size() == 4);
+  CHECK(cells_of(linear[0]) == std::vector<std::string>{"run", "modality", "seeds", "pretrained", "random-init",
+                                                        "gain over random-init (points)", "raw input"});
+  const auto mlm = cells_of(linear[2]);
+  CHECK(mlm[2] == "3");
+  CHECK(mlm[3] == "42.0% ± 1.0 [39.5, 44.5]");
+  CHECK(mlm[4] == "30.0% ± 0.0 [30.0, 30.0]");
+  CHECK(mlm[5] == "+12.0 [+9.5, +14.5]");
+  // One seed: a bootstrap interval over the 400 eval samples, about +-3.9 points at 80%.
+  const auto mae = cells_of(linear[3]);
+  CHECK(mae[2] == "1");
+  CHECK(mae[3].rfind("80.0% ± 2.", 0) == 0);
+
+  const auto tasks = table_lines(text, "Tasks");
+  REQUIRE(tasks.size() == 4);
+  CHECK(cells_of(tasks[2]) == std::vector<std::string>{"text", "10", "400", "10.0%"});
+  CHECK(cells_of(tasks[3])[0] == "image");
+}
+
+TEST_CASE("verdicts name a winner only beyond noise, and each run against its random-init encoder", "[report]") {
+  std::vector<RunResult> results;
+  for (int64_t seed = 1; seed <= 3; ++seed) {
+    const double jitter = 0.01 * static_cast<double>(seed);
+    results.push_back(make_run("text-mlm", "text", "token_mask", 0.50 + jitter, 0.30, 0.35, seed));
+    results.push_back(make_run("text-span", "text", "span_mask", 0.40 + jitter, 0.30, 0.35, seed));
+    // Image: two runs whose seeds overlap, one of them no better than its random-init encoder.
+    results.push_back(make_run("image-mae", "image", "patch_mask", 0.80 + (seed == 2 ? 0.02 : -0.01), 0.70, 0.75, seed));
+    results.push_back(make_run("image-simmim", "image", "patch_mask", 0.80 + (seed == 3 ? 0.02 : -0.01), 0.80, 0.75, seed));
   }
-  // Padded: every line as wide as the header, numbers right-aligned.
-  for (const auto& line : lines) CHECK(code_points(line) == code_points(lines[0]));
-  CHECK(lines[1].find("---: |") != std::string::npos);
-  CHECK(lines[3].find("|   100 |") != std::string::npos);
+  const auto lines = lines_of(cloze::verdicts(results, kLinear));
+  REQUIRE(lines.size() == 2);  // one per modality and protocol
+  CHECK(lines[0].rfind("text, linear probe: text-mlm 52.0% leads, +10.0 [+10.0, +10.0] points over the runner-up "
+                       "text-span 42.0% (paired t over 3 seeds), beyond noise",
+                       0) == 0);
+  CHECK(lines[0].find("beyond its random-init encoder: text-mlm +22.0 [+19.5, +24.5] points") != std::string::npos);
+  CHECK(lines[1].rfind("image, linear probe: image-mae 80.0% and image-simmim 80.0% are level within noise", 0) == 0);
+  CHECK(lines[1].find("includes 0") != std::string::npos);
+  CHECK(lines[1].find("beyond its random-init encoder: image-mae +10.0 [") != std::string::npos);
+  CHECK(lines[1].find("not beyond its random-init encoder: image-simmim +0.0 [") != std::string::npos);
+  CHECK(lines[1].find("leads") == std::string::npos);
+
+  // One seed each: two runs 1 point apart on 400 samples, right on different
+  // samples, are level by the paired bootstrap.
+  std::vector<RunResult> close = {make_run("a", "audio", "patch_mask", 0.60, 0.50, 0.40),
+                                  make_run("b", "audio", "patch_mask", 0.59, 0.50, 0.40)};
+  auto& outcomes = close[1].protocols["linear"].trained.correct;
+  std::reverse(outcomes.begin(), outcomes.end());
+  const auto single = cloze::verdicts(close, kLinear);
+  CHECK(single.find("are level within noise") != std::string::npos);
+  CHECK(single.find("paired bootstrap over 400 eval samples") != std::string::npos);
+  CHECK(cloze::verdicts({}, kLinear).empty());
 }
 
-TEST_CASE("verdicts name each modality's winner, its margins, and a pretraining that lost", "[report]") {
-  const std::vector<RunResult> runs = {
-      make_run("text-span", "text", "span_mask", 0.401, 0.300, 0.352),
-      make_run("text-mlm", "text", "token_mask", 0.423, 0.301, 0.352),
-      make_run("image-mae", "image", "patch_mask", 0.70, 0.72, 0.80),
-      make_run("audio-mae", "audio", "patch_mask", 0.60, 0.50, 0.40),
-      make_run("audio-stripes", "audio", "patch_mask", 0.55, 0.58, 0.40),
-  };
-  const auto lines = lines_of(cloze::verdicts(runs));
-  REQUIRE(lines.size() == 3);  // one per modality, in order of first appearance
-  CHECK(lines[0] ==
-        "text: text-mlm (token_mask) probes best at 42.3%, 2.2 points over the runner-up text-span (span_mask) at "
-        "40.1%, 12.2 points over its random-init encoder (30.1%) and 7.1 points over its raw input (35.2%).");
-  CHECK(lines[1] ==
-        "image: image-mae (patch_mask) probes best at 70.0% (the only run), 2.0 points under its random-init encoder "
-        "(72.0%) and 10.0 points under its raw input (80.0%); pretraining did not beat the random-init baseline.");
-  CHECK(lines[2].rfind("audio: audio-mae (patch_mask) probes best at 60.0%, 5.0 points over the runner-up", 0) == 0);
-  CHECK(lines[2].find("audio-stripes did not beat its random-init baseline") != std::string::npos);
-  CHECK(cloze::verdicts({}).empty());
-}
-
-TEST_CASE("write_report writes report.md and a self-contained report.html", "[report]") {
+TEST_CASE("write_report writes report.md and a self-contained report.html with score-against-FLOPs plots", "[report]") {
   TempDir dir;
   fs::create_directories(dir.path / "preview");
   const auto grey = dir.path / "preview" / "grey.png";
@@ -234,17 +290,16 @@ TEST_CASE("write_report writes report.md and a self-contained report.html", "[re
   test_support::write_bytes(grey, bytes_of(kGreyPng));
   test_support::write_bytes(rgb, bytes_of(kRgbPng));
 
-  std::vector<RunResult> runs = {
-      make_run("text-mlm", "text", "token_mask", 0.42, 0.30, 0.35),
-      make_run("text-span", "text", "span_mask", 0.40, 0.30, 0.35),
-      make_run("image-mae", "image", "patch_mask", 0.80, 0.70, 0.75),
-      make_run("image-simmim", "image", "patch_mask", 0.78, 0.70, 0.75),
-      make_run("audio-mae", "audio", "patch_mask", 0.60, 0.50, 0.40),
-  };
+  std::vector<RunResult> runs;
+  for (int64_t seed = 1; seed <= 2; ++seed) {
+    runs.push_back(make_run("text-mlm", "text", "token_mask", 0.42, 0.30, 0.35, seed));
+    runs.push_back(make_run("text-span", "text", "span_mask", 0.40, 0.30, 0.35, seed));
+  }
+  runs.push_back(make_run("image-mae", "image", "patch_mask", 0.80, 0.70, 0.75));
+  runs.push_back(make_run("image-simmim", "image", "patch_mask", 0.78, 0.70, 0.75));
   runs[0].text_samples = "if a < b && c > d: \"quoted\"\n";
-  runs[2].pictures = {grey, rgb};
-  runs[4].eval_curve = {{0, 1.0}};  // a single point
-  cloze::write_report(dir.path, "Sweep <1>", runs);
+  runs[4].pictures = {grey, rgb};
+  cloze::write_report(dir.path, "Sweep <1>", runs, kLinear);
 
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir.path)) names.push_back(entry.path().filename().string());
@@ -253,17 +308,19 @@ TEST_CASE("write_report writes report.md and a self-contained report.html", "[re
 
   const auto md = test_support::read_bytes(dir.path / "report.md");
   CHECK(md.rfind("# Sweep <1>\n", 0) == 0);
-  CHECK(md.find(cloze::results_table(runs)) != std::string::npos);
-  CHECK(md.find("- " + lines_of(cloze::verdicts(runs))[0] + "\n") != std::string::npos);
+  CHECK(md.find(cloze::results_table(runs, kLinear)) != std::string::npos);
+  CHECK(md.find("- " + lines_of(cloze::verdicts(runs, kLinear))[0] + "\n") != std::string::npos);
   CHECK(md.find("](preview/grey.png)") != std::string::npos);
   CHECK(md.find("](preview/rgb.png)") != std::string::npos);
   CHECK(md.find("```\nif a < b && c > d: \"quoted\"\n```\n") != std::string::npos);
 
   const auto html = test_support::read_bytes(dir.path / "report.html");
   CHECK(html.find("<title>Sweep &lt;1&gt;</title>") != std::string::npos);
-  CHECK(count_of(html, "<svg") == 3);       // one plot per modality
-  CHECK(count_of(html, "<polyline") == 5);  // one line per run
-  CHECK(count_of(html, "<tr>") == 6);       // header and five runs
+  CHECK(count_of(html, "<svg") == 2);  // one plot per modality and protocol
+  CHECK(count_of(html, "class=\"run\"") == 4);  // one point per run
+  // Error bars on every point, pretrained and random-init alike.
+  CHECK(count_of(html, "class=\"error-bar\"") == 8);
+  CHECK(html.find("training FLOPs (log scale)") != std::string::npos);
   CHECK(html.find("<pre>if a &lt; b &amp;&amp; c &gt; d: &quot;quoted&quot;\n</pre>") != std::string::npos);
   CHECK(html.find("http") == std::string::npos);
   CHECK(html.find("src=\"file") == std::string::npos);
@@ -285,11 +342,11 @@ TEST_CASE("write_report refuses a missing folder and an unreadable picture, nami
   TempDir dir;
   const std::vector<RunResult> runs = {make_run("image-mae", "image", "patch_mask", 0.8, 0.7, 0.75)};
   const auto missing = dir.path / "no-such-folder";
-  CHECK_THROWS_WITH(cloze::write_report(missing, "t", runs), Catch::Contains(missing.string()));
+  CHECK_THROWS_WITH(cloze::write_report(missing, "t", runs, kLinear), Catch::Contains(missing.string()));
   CHECK_FALSE(fs::exists(missing));
 
   auto broken = runs;
   broken[0].pictures = {dir.path / "gone.png"};
-  CHECK_THROWS_WITH(cloze::write_report(dir.path, "t", broken), Catch::Contains("gone.png"));
+  CHECK_THROWS_WITH(cloze::write_report(dir.path, "t", broken, kLinear), Catch::Contains("gone.png"));
   CHECK(fs::is_empty(dir.path));  // nothing half written
 }

@@ -101,3 +101,30 @@ TEST_CASE("bad sweeps are refused naming the file and line") {
                     Catch::Contains("sweep.toml:3: 'sweep.probe_train' must be a positive integer"));
   CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep\n")), Catch::Contains("sweep.toml:1"));
 }
+
+TEST_CASE("protocols, seeds and the fine-tuning budget, each refused naming its line when wrong") {
+  Folder f("protocols");
+  const std::string runs = "\n[[runs]]\nname = \"a\"\nconfig = \"configs/a.toml\"\n";
+  const auto plain = cloze::load_sweep(f.write("[sweep]\ndir = \"runs/x\"\n" + runs));
+  CHECK(plain.protocols == std::vector<std::string>{"linear"});
+  CHECK(plain.seeds == 1);
+  CHECK(cloze::seed_folder(plain, plain.runs[0], 1) == fs::path("runs/x/a/seed-1"));
+
+  const auto full = cloze::load_sweep(f.write(
+      "[sweep]\ndir = \"runs/x\"\nprotocols = [\"finetune\", \"linear\", \"knn\", \"linear\"]\nseeds = 3\n"
+      "finetune_epochs = 4\nfinetune_lr = 1e-3\n" + runs));
+  CHECK(full.protocols == std::vector<std::string>{"linear", "knn", "finetune"});  // fixed order, each once
+  CHECK(full.seeds == 3);
+  CHECK(full.finetune_epochs == 4);
+  CHECK(full.finetune_lr == 1e-3);
+  CHECK(cloze::seed_folder(full, full.runs[0], 3) == fs::path("runs/x/a/seed-3"));
+
+  CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nprotocols = [\"knm\"]\n" + runs)),
+                    Catch::Contains("sweep.toml:3: unknown protocol 'knm'") && Catch::Contains("did you mean 'knn'"));
+  CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nprotocols = []\n" + runs)),
+                    Catch::Contains("sweep.toml:3") && Catch::Contains("at least one"));
+  CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nseeds = 0\n" + runs)),
+                    Catch::Contains("sweep.toml:3: 'sweep.seeds' must be a positive integer"));
+  CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nfinetune_lr = -1.0\n" + runs)),
+                    Catch::Contains("sweep.toml:3: 'sweep.finetune_lr' must be a positive number"));
+}

@@ -1,5 +1,7 @@
 #include "cloze/checkpoint.h"
 
+#include <cmath>
+
 #include <ATen/core/Tensor.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -65,6 +67,7 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const to
   archive.write("step", at::scalar_tensor(state.step, at::kLong));
   archive.write("next_batch", at::scalar_tensor(state.next_batch, at::kLong));
   archive.write("skipped_nonfinite", at::scalar_tensor(state.skipped_nonfinite, at::kLong));
+  archive.write("train_flops", at::scalar_tensor(state.train_flops, at::kDouble));
 
   const std::string name = "checkpoint-" + std::to_string(state.step) + ".pt";
   const std::filesystem::path path = dir / name;
@@ -118,7 +121,11 @@ CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Mo
     archive.read("step", step);
     archive.read("next_batch", next_batch);
     archive.read("skipped_nonfinite", skipped_nonfinite);
-    return {step.item<int64_t>(), next_batch.item<int64_t>(), skipped_nonfinite.item<int64_t>()};
+    // Checkpoints from before the count was kept resume with an unknown cost: NaN, not a wrong 0.
+    at::Tensor train_flops = at::scalar_tensor(std::nan(""), at::kDouble);
+    archive.try_read("train_flops", train_flops);
+    return {step.item<int64_t>(), next_batch.item<int64_t>(), skipped_nonfinite.item<int64_t>(),
+            train_flops.item<double>()};
   } catch (const c10::Error& e) {
     throw Error("cannot read checkpoint " + file.string() + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {

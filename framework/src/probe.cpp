@@ -1,5 +1,6 @@
-// The linear probe: frozen features from the encoder or the raw inputs, and a
-// multinomial logistic regression fitted on them with full-batch L-BFGS.
+// Evaluation on frozen features from the encoder or the raw inputs: a
+// multinomial logistic regression fitted with full-batch L-BFGS, and weighted
+// k nearest neighbours by cosine similarity.
 #include "cloze/probe.h"
 
 #include <ATen/Functions.h>
@@ -7,49 +8,17 @@
 #include <torch/optim/lbfgs.h>
 
 #include <algorithm>
-#include <functional>
-#include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cloze/error.h"
+#include "cloze/labelled_batches.h"
 #include "cloze/shape_text.h"
 
 namespace cloze {
 
 namespace {
-
-// Calls `each` on batches of dataset indices 0 .. min(size, max_samples) - 1,
-// `batch_size` at a time, keeping only the rows whose label is not -1; a batch
-// with no labelled row is skipped.
-void for_each_labelled_batch(const Dataset& data, int64_t max_samples, int64_t batch_size,
-                             const std::function<void(const Batch&)>& each) {
-  if (batch_size <= 0) throw Error("probe: batch_size is " + std::to_string(batch_size) + ", must be positive");
-  const int64_t samples = std::min(data.size(), max_samples);
-  for (int64_t first = 0; first < samples; first += batch_size) {
-    std::vector<int64_t> indices(static_cast<std::size_t>(std::min(batch_size, samples - first)));
-    std::iota(indices.begin(), indices.end(), first);
-    Batch batch = data.collate(indices);
-    if (!batch.labels.defined() || batch.labels.dim() != 1 || batch.labels.size(0) != batch.size())
-      throw Error("probe: the dataset's batch has labels " + shape_of(batch.labels) + " for units " +
-                  shape_of(batch.units) + ", expected [B]");
-    const at::Tensor labels = batch.labels.to(at::kLong);
-    const at::Tensor keep = labels.ne(-1).nonzero().squeeze(1);  // [B']
-    if (keep.numel() == 0) continue;
-    if (keep.numel() < batch.size()) {
-      batch.units = batch.units.index_select(0, keep);
-      batch.padding = batch.padding.index_select(0, keep);
-      if (!batch.sample_ids.empty()) {
-        std::vector<int64_t> ids;
-        const auto rows = keep.accessor<int64_t, 1>();
-        for (int64_t k = 0; k < rows.size(0); ++k) ids.push_back(batch.sample_ids[static_cast<std::size_t>(rows[k])]);
-        batch.sample_ids = ids;
-      }
-    }
-    batch.labels = labels.index_select(0, keep);
-    each(batch);
-  }
-}
 
 Features gathered(const std::vector<at::Tensor>& values, const std::vector<at::Tensor>& labels, int64_t width,
                   const at::TensorOptions& options) {
@@ -72,37 +41,40 @@ void check(const Features& features, const std::string& split) {
     throw Error("probe: the " + split + " labels hold a negative class; drop unlabelled samples first");
 }
 
+// Checks both splits and that their features line up; the result with the
+// sample counts and classes filled in.
+ProbeResult checked(const Features& train, const Features& eval) {
+  check(train, "train");
+  check(eval, "eval");
+  if (train.values.size(1) != eval.values.size(1))
+    throw Error("probe: train features have " + std::to_string(train.values.size(1)) + " columns, eval features " +
+                std::to_string(eval.values.size(1)));
+  ProbeResult result;
+  result.train_samples = train.labels.size(0);
+  result.eval_samples = eval.labels.size(0);
+  result.classes = 1 + std::max(train.labels.max().item<int64_t>(), eval.labels.max().item<int64_t>());
+  return result;
+}
+
+// [S, F] -> [S, F] float32, each row scaled to unit L2 norm (a zero row stays zero).
+at::Tensor unit_rows(const at::Tensor& values) {
+  const at::Tensor rows = values.to(at::kFloat);
+  return rows / rows.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
+}
+
 }  // namespace
 
 Features encoder_features(DenoisingModel& model, const Dataset& data, int64_t max_samples, int64_t batch_size) {
-  // The encoder's position table, read by name so the model needs no accessor:
-  // its rows are the longest input the encoder takes (ModelShape::max_input_length).
-  const auto parameters = model->named_parameters();
-  const at::Tensor* table = parameters.find("pos_embed.weight");
-  if (table == nullptr) throw Error("probe: the model has no pos_embed.weight, the encoder's position table");
-  const int64_t max_length = table->size(0), dim = table->size(1);
-  const c10::Device device = table->device();
-
-  const bool was_training = model->is_training();
+  PooledEncoder encoder(model, "probe");
+  const TrainingModeGuard mode(model);
   model->eval();
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> values, labels;
-  for_each_labelled_batch(data, max_samples, batch_size, [&](const Batch& batch) {
-    const int64_t rows = batch.size(), length = std::min(batch.units.size(1), max_length);
-    Corrupted clean;
-    clean.input = batch.units.narrow(1, 0, length).to(device);                // [B, N] or [B, N, D]
-    clean.input_padding = batch.padding.narrow(1, 0, length).to(device);      // [B, N]
-    clean.input_positions = at::arange(length, clean.input_padding.options().dtype(at::kLong))
-                                .expand({rows, length})
-                                .contiguous();                                // [B, N]
-    const at::Tensor hidden = model->encode(clean).to(at::kFloat);            // [B, N, dim]
-    const at::Tensor real = clean.input_padding.logical_not().unsqueeze(-1).to(at::kFloat);  // [B, N, 1]
-    const at::Tensor pooled = (hidden * real).sum(1) / real.sum(1).clamp_min(1);             // [B, dim]
-    values.push_back(pooled);
-    labels.push_back(batch.labels.to(device));
+  for_each_labelled_batch(data, first_samples(data, max_samples), batch_size, "probe", [&](const Batch& batch) {
+    values.push_back(encoder(batch));  // [B, dim]
+    labels.push_back(batch.labels.to(encoder.device()));
   });
-  if (was_training) model->train();
-  return gathered(values, labels, dim, at::TensorOptions().dtype(at::kFloat).device(device));
+  return gathered(values, labels, encoder.dim(), at::TensorOptions().dtype(at::kFloat).device(encoder.device()));
 }
 
 Features raw_features(const Dataset& data, const UnitSpec& units, int64_t max_samples, int64_t batch_size) {
@@ -111,7 +83,7 @@ Features raw_features(const Dataset& data, const UnitSpec& units, int64_t max_sa
     throw Error("probe: discrete units need a vocabulary, but vocab_size is " + std::to_string(units.vocab_size));
   std::vector<at::Tensor> values, labels;
   int64_t width = discrete ? units.vocab_size : 0;
-  for_each_labelled_batch(data, max_samples, batch_size, [&](const Batch& batch) {
+  for_each_labelled_batch(data, first_samples(data, max_samples), batch_size, "probe", [&](const Batch& batch) {
     const at::Tensor real = batch.padding.logical_not().to(at::kCPU);  // [B, N]
     if (discrete) {
       const at::Tensor ids = batch.units.to(at::kCPU).masked_fill(real.logical_not(), 0);  // [B, N]
@@ -136,21 +108,13 @@ Features raw_features(const Dataset& data, const UnitSpec& units, int64_t max_sa
 }
 
 ProbeResult linear_probe(const Features& train, const Features& eval, const ProbeOptions& options) {
-  check(train, "train");
-  check(eval, "eval");
-  if (train.values.size(1) != eval.values.size(1))
-    throw Error("probe: train features have " + std::to_string(train.values.size(1)) + " columns, eval features " +
-                std::to_string(eval.values.size(1)));
+  ProbeResult result = checked(train, eval);
   if (options.iterations <= 0)
     throw Error("probe: iterations is " + std::to_string(options.iterations) + ", must be positive");
   if (options.l2 < 0) throw Error("probe: l2 is " + std::to_string(options.l2) + ", must be >= 0");
 
   const at::Tensor train_labels = train.labels.to(at::kCPU, at::kLong);  // [S]
   const at::Tensor eval_labels = eval.labels.to(at::kCPU, at::kLong);    // [S_eval]
-  ProbeResult result;
-  result.train_samples = train_labels.size(0);
-  result.eval_samples = eval_labels.size(0);
-  result.classes = 1 + std::max(train_labels.max().item<int64_t>(), eval_labels.max().item<int64_t>());
 
   // Statistics in double, so a large offset does not eat a small spread.
   const at::Tensor train_values = train.values.to(at::kCPU, at::kDouble);  // [S, F]
@@ -177,7 +141,41 @@ ProbeResult linear_probe(const Features& train, const Features& eval, const Prob
 
   at::NoGradGuard no_grad;
   const at::Tensor predicted = at::linear(x_eval, weight, bias).argmax(1);  // [S_eval]
-  result.accuracy = predicted.eq(eval_labels).to(at::kDouble).mean().item<double>();
+  result.correct = outcomes(predicted, eval_labels);
+  result.accuracy = mean_of(result.correct);
+  return result;
+}
+
+ProbeResult knn_probe(const Features& train, const Features& eval, const KnnOptions& options) {
+  ProbeResult result = checked(train, eval);
+  if (options.k <= 0) throw Error("probe: knn k is " + std::to_string(options.k) + ", must be positive");
+  if (!(options.temperature > 0))
+    throw Error("probe: knn temperature is " + std::to_string(options.temperature) + ", must be > 0");
+
+  const c10::Device device = train.values.device();
+  const at::Tensor keys = unit_rows(train.values).t().contiguous();    // [F, S]
+  const at::Tensor queries = unit_rows(eval.values.to(device));        // [S_eval, F]
+  const at::Tensor train_labels = train.labels.to(device, at::kLong);  // [S]
+  const int64_t k = std::min(options.k, result.train_samples);
+  // Eval rows per chunk, so that one chunk's similarities hold at most 5e6 entries.
+  const int64_t chunk = std::max<int64_t>(1, 5'000'000 / result.train_samples);
+
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> predicted;
+  for (int64_t first = 0; first < result.eval_samples; first += chunk) {
+    const int64_t rows = std::min(chunk, result.eval_samples - first);
+    const at::Tensor similarity = queries.narrow(0, first, rows).mm(keys);  // [R, S] cosine
+    at::Tensor nearest, index;                                              // [R, k] each
+    std::tie(nearest, index) = similarity.topk(k, /*dim=*/1);
+    // exp((s - s_1) / T), s_1 the row's nearest similarity: exp(s / T) with all
+    // of a row's votes scaled alike, so the same argmax, but no overflow at a small T.
+    const at::Tensor weight = ((nearest - nearest.narrow(1, 0, 1)) / options.temperature).exp();  // [R, k]
+    const at::Tensor votes = at::zeros({rows, result.classes}, weight.options())
+                                 .scatter_add_(1, train_labels.take(index), weight);  // [R, C]
+    predicted.push_back(votes.argmax(1));                                             // [R]
+  }
+  result.correct = outcomes(at::cat(predicted), eval.labels);
+  result.accuracy = mean_of(result.correct);
   return result;
 }
 

@@ -1,7 +1,6 @@
-// The report of a comparison sweep: metrics.jsonl read back, the results table,
-// the verdicts, and report.md / report.html written atomically. Sections:
-// reading metrics, formatting numbers, the table, the verdicts, the SVG plot,
-// the two documents.
+// The report of a comparison sweep: the tables, the score-against-FLOPs plots,
+// and report.md / report.html written atomically. Sections: formatting
+// numbers, the tables, the SVG plot, the two documents.
 #include "cloze/report.h"
 
 #include <fmt/format.h>
@@ -14,8 +13,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "cloze/durable_file.h"
@@ -24,56 +21,6 @@
 namespace fs = std::filesystem;
 
 namespace cloze {
-
-// ---------------------------------------------------------------- metrics
-
-namespace {
-
-std::optional<double> number_at(const nlohmann::json& record, const char* key) {
-  const auto it = record.find(key);
-  if (it == record.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-}  // namespace
-
-void read_metrics(const fs::path& metrics_jsonl, RunResult& into) {
-  std::ifstream in(metrics_jsonl);
-  if (!in) throw Error("cannot read metrics file " + metrics_jsonl.string());
-  std::map<int64_t, nlohmann::json> evals;  // by step; a later line for the same step wins
-  double units_sum = 0;
-  int64_t units_count = 0, last_step = -1;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (record.is_discarded() || !record.is_object()) continue;
-    const auto step = record.find("step");
-    const auto split = record.find("split");
-    if (step == record.end() || !step->is_number() || split == record.end() || !split->is_string()) continue;
-    const auto at = step->get<int64_t>();
-    last_step = std::max(last_step, at);
-    if (*split == "eval") {
-      evals[at] = record;
-    } else if (*split == "train") {
-      if (const auto units = number_at(record, "units_per_s")) {
-        units_sum += *units;
-        ++units_count;
-      }
-    }
-  }
-  if (in.bad()) throw Error("cannot read metrics file " + metrics_jsonl.string());
-  if (evals.empty()) throw Error("metrics file " + metrics_jsonl.string() + " has no eval line");
-
-  into.eval_curve.clear();
-  for (const auto& [at, record] : evals)
-    if (const auto loss = number_at(record, "loss")) into.eval_curve.emplace_back(at, *loss);
-  const auto& last = evals.rbegin()->second;
-  into.final_loss = number_at(last, "loss").value_or(std::nan(""));  // a diverged run logs null
-  if (const auto accuracy = number_at(last, "masked_accuracy")) into.masked_accuracy = accuracy;
-  if (const auto psnr = number_at(last, "psnr")) into.psnr = psnr;
-  into.steps = last_step;
-  if (units_count > 0) into.units_per_s = units_sum / static_cast<double>(units_count);
-}
 
 // ---------------------------------------------------------------- numbers
 
@@ -99,14 +46,6 @@ std::string duration_text(double seconds) {  // "42 s", "1 min 23 s", "2 h 5 min
   return fmt::format("{} s", total);
 }
 
-std::string quality_text(const RunResult& run) {  // masked accuracy / PSNR
-  std::vector<std::string> parts;
-  if (run.masked_accuracy) parts.push_back(percent(*run.masked_accuracy));
-  if (run.psnr) parts.push_back(fmt::format("{:.1f} dB", *run.psnr));
-  if (parts.empty()) return kMissing;
-  return parts.size() == 1 ? parts[0] : parts[0] + ", " + parts[1];
-}
-
 std::string or_missing(const std::string& text) { return text.empty() ? kMissing : text; }
 
 // Display width of UTF-8 text: code points, not bytes.
@@ -130,36 +69,14 @@ std::string html_escaped(const std::string& text) {
   return out;
 }
 
-// ---------------------------------------------------------------- table
+// ---------------------------------------------------------------- tables
 
-struct Column {
-  const char* header;
-  bool numeric;  // right-aligned
+struct Table {
+  std::string title;                   // a heading above it, may be empty
+  std::vector<std::string> header;
+  std::vector<bool> numeric;           // right-aligned columns
+  std::vector<std::vector<std::string>> rows;
 };
-
-const std::vector<Column> kColumns = {
-    {"run", false},           {"modality", false},          {"objective", false},         {"mode", false},
-    {"parameters", false},    {"steps", true},              {"final masked loss", true},  {"masked accuracy / PSNR", true},
-    {"probe accuracy", true}, {"random-init probe", true},  {"raw-input probe", true},    {"units/s", true},
-    {"wall time", true},      {"peak memory", true},
-};
-
-std::vector<std::string> cells_of(const RunResult& run) {
-  return {or_missing(run.name),
-          or_missing(run.modality),
-          or_missing(run.objective),
-          or_missing(run.mode),
-          or_missing(run.parameters),
-          grouped(run.steps),
-          loss_text(run.final_loss),
-          quality_text(run),
-          percent(run.probe_accuracy),
-          percent(run.random_probe_accuracy),
-          percent(run.raw_probe_accuracy),
-          rounded(run.units_per_s),
-          duration_text(run.wall_seconds),
-          rounded(run.peak_memory_mb) + " MB"};
-}
 
 std::string markdown_cell(const std::string& text) {  // a "|" would end the cell
   std::string out;
@@ -170,100 +87,152 @@ std::string markdown_cell(const std::string& text) {  // a "|" would end the cel
   return out;
 }
 
-}  // namespace
-
-std::string results_table(const std::vector<RunResult>& runs) {
-  std::vector<std::vector<std::string>> rows(1);
-  for (const auto& column : kColumns) rows[0].push_back(column.header);
-  for (const auto& run : runs) {
-    rows.push_back(cells_of(run));
+std::string markdown(const Table& table) {
+  std::vector<std::vector<std::string>> rows{table.header};
+  for (const auto& row : table.rows) {
+    rows.push_back(row);
     for (auto& cell : rows.back()) cell = markdown_cell(cell);
   }
-  std::vector<std::size_t> widths(kColumns.size(), 3);
+  std::vector<std::size_t> widths(table.header.size(), 3);
   for (const auto& row : rows)
     for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], width_of(row[c]));
-
   const auto line_of = [&](const std::vector<std::string>& row) {
     std::string line = "|";
     for (std::size_t c = 0; c < row.size(); ++c) {
       const std::string pad(widths[c] - width_of(row[c]), ' ');
-      line += " " + (kColumns[c].numeric ? pad + row[c] : row[c] + pad) + " |";
+      line += " " + (table.numeric[c] ? pad + row[c] : row[c] + pad) + " |";
     }
     return line + "\n";
   };
-  std::string table = line_of(rows[0]) + "|";
-  for (std::size_t c = 0; c < kColumns.size(); ++c)
-    table += kColumns[c].numeric ? " " + std::string(widths[c] - 1, '-') + ": |" : " " + std::string(widths[c], '-') + " |";
-  table += "\n";
-  for (std::size_t r = 1; r < rows.size(); ++r) table += line_of(rows[r]);
+  std::string text = (table.title.empty() ? "" : "### " + table.title + "\n\n") + line_of(rows[0]) + "|";
+  for (std::size_t c = 0; c < widths.size(); ++c)
+    text += table.numeric[c] ? " " + std::string(widths[c] - 1, '-') + ": |" : " " + std::string(widths[c], '-') + " |";
+  text += "\n";
+  for (std::size_t r = 1; r < rows.size(); ++r) text += line_of(rows[r]);
+  return text;
+}
+
+std::string html(const Table& table) {
+  std::string text = table.title.empty() ? "" : "<h3>" + html_escaped(table.title) + "</h3>\n";
+  text += "<table>\n<tr>";
+  for (const auto& cell : table.header) text += "<th>" + html_escaped(cell) + "</th>";
+  text += "</tr>\n";
+  for (const auto& row : table.rows) {
+    text += "<tr>";
+    for (std::size_t c = 0; c < row.size(); ++c)
+      text += (table.numeric[c] ? "<td class=\"number\">" : "<td>") + html_escaped(row[c]) + "</td>";
+    text += "</tr>\n";
+  }
+  return text + "</table>\n";
+}
+
+// The mean over seeds of one number of each seed.
+template <typename Field>
+double mean_over(const RunSeeds& run, Field field) {
+  double sum = 0;
+  for (const auto* seed : run.seeds) sum += field(*seed);
+  return sum / static_cast<double>(run.seeds.size());
+}
+
+std::string flops_text(double flops) {  // "12.3 TFLOP"
+  if (!std::isfinite(flops) || flops <= 0) return kMissing;
+  const char* const prefixes[] = {"", "k", "M", "G", "T", "P", "E"};
+  int power = 0;
+  while (flops >= 1000 && power < 6) {
+    flops /= 1000;
+    ++power;
+  }
+  return fmt::format("{:.3g} {}FLOP", flops, prefixes[power]);
+}
+
+std::string quality_text(const RunSeeds& run) {  // masked accuracy / PSNR, mean over seeds
+  const RunResult& first = run.first();
+  std::vector<std::string> parts;
+  if (first.masked_accuracy) parts.push_back(percent(mean_over(run, [](const RunResult& r) { return r.masked_accuracy.value_or(0); })));
+  if (first.psnr) parts.push_back(fmt::format("{:.1f} dB", mean_over(run, [](const RunResult& r) { return r.psnr.value_or(0); })));
+  if (parts.empty()) return kMissing;
+  return parts.size() == 1 ? parts[0] : parts[0] + ", " + parts[1];
+}
+
+Table pretraining_table(const std::vector<RunSeeds>& runs) {
+  Table table{"Pretraining",
+              {"run", "modality", "objective", "mode", "parameters", "seeds", "steps", "final masked loss",
+               "masked accuracy / PSNR", "unigram masked accuracy", "train FLOPs", "units/s", "wall time",
+               "peak memory"},
+              {false, false, false, false, false, true, true, true, true, true, true, true, true, true},
+              {}};
+  for (const auto& run : runs) {
+    const RunResult& first = run.first();
+    double peak = 0;
+    for (const auto* seed : run.seeds) peak = std::max(peak, seed->peak_memory_mb);
+    table.rows.push_back(
+        {or_missing(first.name), or_missing(first.modality), or_missing(first.objective), or_missing(first.mode),
+         or_missing(first.parameters), std::to_string(run.seeds.size()), grouped(first.steps),
+         loss_text(mean_over(run, [](const RunResult& r) { return r.final_loss; })), quality_text(run),
+         first.unigram_accuracy ? percent(mean_over(run, [](const RunResult& r) { return r.unigram_accuracy.value_or(0); }))
+                                : kMissing,
+         flops_text(mean_over(run, [](const RunResult& r) { return r.train_flops; })),
+         rounded(mean_over(run, [](const RunResult& r) { return r.units_per_s; })),
+         duration_text(mean_over(run, [](const RunResult& r) { return r.wall_seconds; })), rounded(peak) + " MB"});
+  }
   return table;
 }
 
-// ---------------------------------------------------------------- verdicts
-
-namespace {
-
-// "2.1 points over", "0.4 points under", "level with" (a difference in fractions).
-std::string lead_text(double difference) {
-  const double points = 100 * difference;
-  if (std::fabs(points) < 0.05) return "level with";
-  return fmt::format("{:.1f} points {}", std::fabs(points), points > 0 ? "over" : "under");
+std::string estimate_text(const Estimate& e) {  // "81.2% ± 0.4 [80.2, 82.2]"
+  if (!std::isfinite(e.interval.low)) return percent(e.mean);
+  return fmt::format("{:.1f}% ± {:.1f} [{:.1f}, {:.1f}]", 100 * e.mean, 100 * e.std, 100 * e.interval.low,
+                     100 * e.interval.high);
 }
 
-std::string run_label(const RunResult& run) { return run.name + " (" + or_missing(run.objective) + ")"; }
 
-std::vector<std::string> modalities_of(const std::vector<RunResult>& runs) {
-  std::vector<std::string> modalities;
-  for (const auto& run : runs)
-    if (std::find(modalities.begin(), modalities.end(), run.modality) == modalities.end())
-      modalities.push_back(run.modality);
-  return modalities;
-}
-
-std::vector<const RunResult*> runs_of(const std::vector<RunResult>& runs, const std::string& modality) {
-  std::vector<const RunResult*> chosen;
-  for (const auto& run : runs)
-    if (run.modality == modality) chosen.push_back(&run);
-  return chosen;
-}
-
-std::string verdict(const std::string& modality, std::vector<const RunResult*> group) {
-  std::stable_sort(group.begin(), group.end(),
-                   [](const RunResult* a, const RunResult* b) { return a->probe_accuracy > b->probe_accuracy; });
-  const RunResult& best = *group[0];
-  std::string sentence =
-      fmt::format("{}: {} probes best at {}", or_missing(modality), run_label(best), percent(best.probe_accuracy));
-  if (group.size() > 1) {
-    const RunResult& second = *group[1];
-    sentence += fmt::format(", {} the runner-up {} at {}", lead_text(best.probe_accuracy - second.probe_accuracy),
-                            run_label(second), percent(second.probe_accuracy));
-  } else {
-    sentence += " (the only run)";
+Table protocol_table(const std::vector<RunSeeds>& runs, const std::string& protocol) {
+  Table table{protocol_title(protocol) + " accuracy, mean ± std over seeds [95% interval]",
+              {"run", "modality", "seeds", "pretrained", "random-init", "gain over random-init (points)", "raw input"},
+              {false, false, true, true, true, true, true},
+              {}};
+  for (const auto& run : runs) {
+    const auto trained = scores_of(run, protocol, Encoder::trained);
+    if (trained.empty()) continue;
+    const auto initial = scores_of(run, protocol, Encoder::random_init);
+    const auto raw = scores_of(run, protocol, Encoder::raw);
+    table.rows.push_back({run.first().name, run.first().modality, std::to_string(trained.size()),
+                          estimate_text(estimate(trained)), estimate_text(estimate(initial)),
+                          difference_text(difference(trained, initial)),
+                          raw.empty() ? kMissing : estimate_text(estimate(raw))});
   }
-  sentence += fmt::format(", {} its random-init encoder ({}) and {} its raw input ({})",
-                          lead_text(best.probe_accuracy - best.random_probe_accuracy),
-                          percent(best.random_probe_accuracy),
-                          lead_text(best.probe_accuracy - best.raw_probe_accuracy), percent(best.raw_probe_accuracy));
-  if (best.probe_accuracy <= best.random_probe_accuracy) {
-    sentence += "; pretraining did not beat the random-init baseline";
-  } else {
-    std::vector<std::string> behind;
-    for (const auto* run : group)
-      if (run->probe_accuracy <= run->random_probe_accuracy) behind.push_back(run->name);
-    if (!behind.empty()) {
-      std::string names = behind[0];
-      for (std::size_t i = 1; i < behind.size(); ++i) names += (i + 1 == behind.size() ? " and " : ", ") + behind[i];
-      sentence += fmt::format("; {} did not beat {} random-init baseline", names, behind.size() == 1 ? "its" : "their");
-    }
+  return table;
+}
+
+Table task_table(const std::vector<RunSeeds>& runs) {
+  Table table{"Tasks", {"modality", "classes", "eval samples", "majority class"}, {false, true, true, true}, {}};
+  for (const auto& run : runs) {
+    const RunResult& first = run.first();
+    if (std::any_of(table.rows.begin(), table.rows.end(), [&](const auto& row) { return row[0] == first.modality; }))
+      continue;
+    int64_t samples = 0;
+    for (const auto& [name, scores] : first.protocols) samples = static_cast<int64_t>(scores.trained.correct.size());
+    table.rows.push_back({first.modality, std::to_string(first.classes), grouped(samples),
+                          percent(first.majority_accuracy)});
   }
-  return sentence + ".";
+  return table;
+}
+
+std::vector<Table> tables_of(const std::vector<RunResult>& results, const std::vector<std::string>& protocols) {
+  const auto runs = by_run(results);
+  std::vector<Table> tables{pretraining_table(runs)};
+  for (const auto& protocol : protocols) {
+    Table table = protocol_table(runs, protocol);
+    if (!table.rows.empty()) tables.push_back(std::move(table));
+  }
+  tables.push_back(task_table(runs));
+  return tables;
 }
 
 }  // namespace
 
-std::string verdicts(const std::vector<RunResult>& runs) {
+std::string results_table(const std::vector<RunResult>& results, const std::vector<std::string>& protocols) {
   std::string text;
-  for (const auto& modality : modalities_of(runs)) text += verdict(modality, runs_of(runs, modality)) + "\n";
+  for (const auto& table : tables_of(results, protocols)) text += (text.empty() ? "" : "\n") + markdown(table);
   return text;
 }
 
@@ -310,32 +279,51 @@ Axis axis_for(double low, double high, double minimum_tick) {
 const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-// Eval masked loss against step, one line per run, with axes and a legend.
-std::string loss_plot(const std::string& modality, const std::vector<const RunResult*>& group) {
+// A protocol's accuracy against training FLOPs (log scale), one point per run
+// with its interval as an error bar, its random-init encoder as a hollow
+// marker at the same cost, and the majority class as a dashed line.
+std::string flops_plot(const std::string& modality, const std::string& protocol, const std::vector<RunSeeds>& runs) {
   constexpr double width = 760, height = 380, left = 72, right = 560, top = 20, bottom = 320;
+  struct Point {
+    const RunSeeds* run;
+    double x;
+    Estimate trained, initial;
+  };
+  std::vector<Point> points;
+  double majority = 0;
+  for (const auto& run : runs) {
+    if (run.first().modality != modality) continue;
+    const auto trained = scores_of(run, protocol, Encoder::trained);
+    const double flops = mean_over(run, [](const RunResult& r) { return r.train_flops; });
+    if (trained.empty() || !(flops > 0)) continue;
+    points.push_back({&run, std::log10(flops), estimate(trained), estimate(scores_of(run, protocol, Encoder::random_init))});
+    majority = run.first().majority_accuracy;
+  }
+  if (points.empty()) return "";
   constexpr double inf = std::numeric_limits<double>::infinity();
-  double x_low = inf, x_high = -inf, y_low = inf, y_high = -inf;
-  for (const auto* run : group)
-    for (const auto& [step, loss] : run->eval_curve) {
-      if (!std::isfinite(loss)) continue;
-      x_low = std::min(x_low, static_cast<double>(step));
-      x_high = std::max(x_high, static_cast<double>(step));
-      y_low = std::min(y_low, loss);
-      y_high = std::max(y_high, loss);
+  double x_low = inf, x_high = -inf, y_low = 100 * majority, y_high = 100 * majority;
+  for (const auto& p : points) {
+    x_low = std::min(x_low, p.x);
+    x_high = std::max(x_high, p.x);
+    for (const Estimate* e : {&p.trained, &p.initial}) {
+      const bool interval = std::isfinite(e->interval.low);
+      y_low = std::min(y_low, 100 * (interval ? e->interval.low : e->mean));
+      y_high = std::max(y_high, 100 * (interval ? e->interval.high : e->mean));
     }
-  if (!std::isfinite(x_low)) x_low = x_high = y_low = y_high = 0;
-  const Axis x = axis_for(x_low, x_high, 1), y = axis_for(y_low, y_high, 0);
+  }
+  const Axis x = axis_for(std::floor(x_low * 4) / 4 - 0.25, std::ceil(x_high * 4) / 4 + 0.25, 0.25),
+             y = axis_for(y_low, y_high, 0);
 
   std::string svg = fmt::format(
       "<svg width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" role=\"img\" "
-      "aria-label=\"eval masked loss against step, {2}\" font-family=\"sans-serif\" font-size=\"12\">\n",
-      width, height, html_escaped(modality));
+      "aria-label=\"{2} accuracy against training FLOPs, {3}\" font-family=\"sans-serif\" font-size=\"12\">\n",
+      width, height, html_escaped(protocol_title(protocol)), html_escaped(modality));
   for (double t : x.ticks()) {
     const double px = x.position(t, left, right);
     svg += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>"
         "<line x1=\"{0:.1f}\" y1=\"{2}\" x2=\"{0:.1f}\" y2=\"{3}\" stroke=\"#333\"/>"
-        "<text x=\"{0:.1f}\" y=\"{4}\" text-anchor=\"middle\">{5}</text>\n",
+        "<text x=\"{0:.1f}\" y=\"{4}\" text-anchor=\"middle\">1e{5}</text>\n",
         px, top, bottom, bottom + 5, bottom + 18, x.label(t));
   }
   for (double t : y.ticks()) {
@@ -348,33 +336,46 @@ std::string loss_plot(const std::string& modality, const std::vector<const RunRe
   }
   svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
                      right - left, bottom - top);
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step</text>\n", (left + right) / 2, bottom + 38);
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">training FLOPs (log scale)</text>\n",
+                     (left + right) / 2, bottom + 38);
   svg += fmt::format(
-      "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" transform=\"rotate(-90 {0} {1})\">eval masked loss</text>\n", 18,
-      (top + bottom) / 2);
+      "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" transform=\"rotate(-90 {0} {1})\">{2} accuracy (%)</text>\n", 18,
+      (top + bottom) / 2, html_escaped(protocol_title(protocol)));
+  const double majority_y = y.position(100 * majority, bottom, top);
+  svg += fmt::format(
+      "<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#888\" stroke-dasharray=\"6 4\">"
+      "<title>majority class {}</title></line>\n",
+      left, majority_y, right, majority_y, percent(majority));
 
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    const RunResult& run = *group[i];
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const Point& p = points[i];
     const char* colour = kColours[i % std::size(kColours)];
-    std::string points;
-    for (const auto& [step, loss] : run.eval_curve)
-      if (std::isfinite(loss))
-        points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ",
-                              x.position(static_cast<double>(step), left, right), y.position(loss, bottom, top));
-    svg += fmt::format(
-        "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"><title>{}</title></polyline>\n", colour,
-        points, html_escaped(run.name));
-    if (run.eval_curve.size() == 1 && !points.empty()) {  // one point draws no line: mark it
-      const auto comma = points.find(',');
-      svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"{}\"/>\n", points.substr(0, comma),
-                         points.substr(comma + 1), colour);
-    }
+    const double px = x.position(p.x, left, right);
+    const auto bar = [&](const Estimate& e, double dx) {
+      if (!std::isfinite(e.interval.low)) return std::string();
+      return fmt::format("<line class=\"error-bar\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+                         "stroke=\"{3}\" stroke-width=\"1.5\"/>",
+                         px + dx, y.position(100 * e.interval.low, bottom, top),
+                         y.position(100 * e.interval.high, bottom, top), colour);
+    };
+    svg += bar(p.initial, 6) +
+           fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"white\" stroke=\"{}\" stroke-width=\"1.5\">"
+                       "<title>{} at initialisation: {}</title></circle>\n",
+                       px + 6, y.position(100 * p.initial.mean, bottom, top), colour,
+                       html_escaped(p.run->first().name), estimate_text(p.initial));
+    svg += bar(p.trained, 0) +
+           fmt::format("<circle class=\"run\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"><title>{}: {}</title>"
+                       "</circle>\n",
+                       px, y.position(100 * p.trained.mean, bottom, top), colour, html_escaped(p.run->first().name),
+                       estimate_text(p.trained));
     const double ly = top + 10 + 18 * static_cast<double>(i);
     svg += fmt::format(
-        "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"3\"/>"
-        "<text x=\"{4}\" y=\"{5}\">{6}</text>\n",
-        right + 16, ly, right + 40, colour, right + 46, ly + 4, html_escaped(run.name));
+        "<circle cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n", right + 24, ly, colour,
+        right + 36, ly + 4, html_escaped(p.run->first().name));
   }
+  const double ly = top + 10 + 18 * static_cast<double>(points.size());
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">hollow: random-init; dashed: majority</text>\n",
+                     right + 10, ly + 4);
   return svg + "</svg>\n";
 }
 
@@ -436,9 +437,10 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 bool has_previews(const RunResult& run) { return !run.pictures.empty() || !run.text_samples.empty(); }
 
-std::string markdown_report(const fs::path& dir, const std::string& title, const std::vector<RunResult>& runs) {
-  std::string md = "# " + title + "\n\n" + results_table(runs) + "\n## Verdicts\n\n";
-  for (const auto& sentence : lines_of(verdicts(runs))) md += "- " + sentence + "\n";
+std::string markdown_report(const fs::path& dir, const std::string& title, const std::vector<RunResult>& runs,
+                            const std::vector<std::string>& protocols) {
+  std::string md = "# " + title + "\n\n" + results_table(runs, protocols) + "\n## Verdicts\n\n";
+  for (const auto& sentence : lines_of(verdicts(runs, protocols))) md += "- " + sentence + "\n";
   if (std::any_of(runs.begin(), runs.end(), has_previews)) md += "\n## Previews\n";
   for (const auto& run : runs) {
     if (!has_previews(run)) continue;
@@ -463,51 +465,46 @@ img { image-rendering: pixelated; max-width: 100%; margin: 4px; border: 1px soli
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
 )";
 
-std::string html_table(const std::vector<RunResult>& runs) {
-  std::string html = "<table>\n<tr>";
-  for (const auto& column : kColumns) html += "<th>" + html_escaped(column.header) + "</th>";
-  html += "</tr>\n";
-  for (const auto& run : runs) {
-    const auto cells = cells_of(run);
-    html += "<tr>";
-    for (std::size_t c = 0; c < cells.size(); ++c)
-      html += (kColumns[c].numeric ? "<td class=\"number\">" : "<td>") + html_escaped(cells[c]) + "</td>";
-    html += "</tr>\n";
-  }
-  return html + "</table>\n";
-}
-
-std::string html_report(const std::string& title, const std::vector<RunResult>& runs) {
-  std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+std::string html_report(const std::string& title, const std::vector<RunResult>& results,
+                        const std::vector<std::string>& protocols) {
+  std::string text = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
                      html_escaped(title) + "</title>\n<style>\n" + kStyle + "</style>\n</head>\n<body>\n<h1>" +
-                     html_escaped(title) + "</h1>\n" + html_table(runs) + "<h2>Verdicts</h2>\n<ul>\n";
-  for (const auto& sentence : lines_of(verdicts(runs))) html += "<li>" + html_escaped(sentence) + "</li>\n";
-  html += "</ul>\n";
-  for (const auto& modality : modalities_of(runs)) {
-    const auto group = runs_of(runs, modality);
-    html += "<h2>" + html_escaped(or_missing(modality)) + "</h2>\n" + loss_plot(modality, group);
-    for (const auto* run : group) {
-      if (!has_previews(*run)) continue;
-      html += "<h3>" + html_escaped(run->name) + "</h3>\n";
-      for (const auto& picture : run->pictures)
-        html += "<img alt=\"" + html_escaped(picture.filename().string()) + "\" src=\"data:" + mime_type(picture) +
+                     html_escaped(title) + "</h1>\n";
+  for (const auto& table : tables_of(results, protocols)) text += html(table);
+  text += "<h2>Verdicts</h2>\n<ul>\n";
+  for (const auto& sentence : lines_of(verdicts(results, protocols))) text += "<li>" + html_escaped(sentence) + "</li>\n";
+  text += "</ul>\n";
+  const auto runs = by_run(results);
+  std::vector<std::string> modalities;
+  for (const auto& run : runs)
+    if (std::find(modalities.begin(), modalities.end(), run.first().modality) == modalities.end())
+      modalities.push_back(run.first().modality);
+  for (const auto& modality : modalities) {
+    text += "<h2>" + html_escaped(or_missing(modality)) + "</h2>\n";
+    for (const auto& protocol : protocols) text += flops_plot(modality, protocol, runs);
+    for (const auto& run : results) {
+      if (run.modality != modality || !has_previews(run)) continue;
+      text += "<h3>" + html_escaped(run.name) + " (seed " + std::to_string(run.seed) + ")</h3>\n";
+      for (const auto& picture : run.pictures)
+        text += "<img alt=\"" + html_escaped(picture.filename().string()) + "\" src=\"data:" + mime_type(picture) +
                 ";base64," + base64(read_bytes(picture)) + "\">\n";
-      if (!run->text_samples.empty()) html += "<pre>" + html_escaped(run->text_samples) + "</pre>\n";
+      if (!run.text_samples.empty()) text += "<pre>" + html_escaped(run.text_samples) + "</pre>\n";
     }
   }
-  return html + "</body>\n</html>\n";
+  return text + "</body>\n</html>\n";
 }
 
 }  // namespace
 
-void write_report(const fs::path& dir, const std::string& title, const std::vector<RunResult>& runs) {
+void write_report(const fs::path& dir, const std::string& title, const std::vector<RunResult>& results,
+                  const std::vector<std::string>& protocols) {
   if (!fs::is_directory(dir))
     throw Error("cannot write the report into " + dir.string() +
                 (fs::exists(dir) ? ": it is not a folder" : ": the folder does not exist"));
   // Both documents are built before either is written: a picture that cannot
   // be read leaves no report at all rather than half of one.
-  const std::string md = markdown_report(dir, title, runs);
-  const std::string html = html_report(title, runs);
+  const std::string md = markdown_report(dir, title, results, protocols);
+  const std::string html = html_report(title, results, protocols);
   write_durably(dir / "report.md", md);
   write_durably(dir / "report.html", html);
 }

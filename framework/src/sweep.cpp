@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "cloze/error.h"
@@ -121,7 +122,10 @@ Sweep load_sweep(const fs::path& path) {
   check_keys(root, {"sweep", "runs"}, source, "the sweep file");
   const toml::table* head = root["sweep"].as_table();
   if (!head) throw Error(source + ": needs a [sweep] section with at least 'dir'");
-  check_keys(*head, {"title", "dir", "overrides", "probe_train", "probe_eval"}, source, "[sweep]");
+  check_keys(*head,
+             {"title", "dir", "overrides", "probe_train", "probe_eval", "protocols", "seeds", "finetune_epochs",
+              "finetune_lr"},
+             source, "[sweep]");
 
   Sweep sweep;
   sweep.title = string_at(*head, "title", source, "[sweep]", false);
@@ -130,6 +134,25 @@ Sweep load_sweep(const fs::path& path) {
   const auto shared = strings_at(*head, "overrides", source, "[sweep]");
   sweep.probe_train = count_at(*head, "probe_train", sweep.probe_train, source);
   sweep.probe_eval = count_at(*head, "probe_eval", sweep.probe_eval, source);
+  sweep.seeds = count_at(*head, "seeds", sweep.seeds, source);
+  sweep.finetune_epochs = count_at(*head, "finetune_epochs", sweep.finetune_epochs, source);
+  if (const toml::node* rate = head->get("finetune_lr")) {
+    const std::optional<double> value = rate->value<double>();
+    if (!value || !(*value > 0)) throw Error(at(source, rate->source()) + ": 'sweep.finetune_lr' must be a positive number");
+    sweep.finetune_lr = *value;
+  }
+  if (head->get("protocols")) {
+    const auto named = strings_at(*head, "protocols", source, "[sweep]");
+    const auto where = at(source, head->get("protocols")->source());
+    if (named.empty()) throw Error(where + ": 'sweep.protocols' must name at least one of linear, knn, finetune");
+    for (const auto& name : named)
+      if (std::find(known_protocols().begin(), known_protocols().end(), name) == known_protocols().end())
+        throw Error(where + ": unknown protocol '" + name + "' in sweep.protocols; known: linear, knn, finetune" +
+                    did_you_mean(name, known_protocols()));
+    sweep.protocols.clear();
+    for (const auto& name : known_protocols())  // each once, in a fixed order
+      if (std::find(named.begin(), named.end(), name) != named.end()) sweep.protocols.push_back(name);
+  }
 
   const toml::array* runs = root["runs"].as_array();
   if (!runs || runs->empty()) throw Error(source + ": lists no [[runs]]");
@@ -162,6 +185,10 @@ Sweep load_sweep(const fs::path& path) {
     }
   }
   return sweep;
+}
+
+fs::path seed_folder(const Sweep& sweep, const SweepRun& run, int64_t seed) {
+  return sweep.dir / run.name / ("seed-" + std::to_string(seed));
 }
 
 }  // namespace cloze

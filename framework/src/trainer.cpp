@@ -16,6 +16,7 @@
 #include "cloze/device.h"
 #include "cloze/durable_file.h"
 #include "cloze/error.h"
+#include "cloze/flops.h"
 #include "cloze/loss.h"
 #include "cloze/metrics.h"
 #include "cloze/model.h"
@@ -249,7 +250,18 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
 
   auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch, {world.rank, world.size});
   int64_t saved_step = checkpoint.empty() ? -1 : state.step;  // the step the newest checkpoint holds
+  double pending_flops = 0;  // this rank's since the last settle_flops()
+  // Adds every rank's pending FLOPs to the state. Called by all ranks at the
+  // same steps (each log line and each save), so the checkpoint's count is
+  // exact for the step it holds and a resume continues it.
+  const auto settle_flops = [&] {
+    at::Tensor flops = at::scalar_tensor(pending_flops, at::kDouble);
+    if (collectives) collectives->all_reduce_sum(flops);
+    state.train_flops += flops.item<double>();
+    pending_flops = 0;
+  };
   const auto save = [&] {
+    settle_flops();
     if (world.leader()) save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
     saved_step = state.step;
   };
@@ -275,6 +287,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
       LoadedBatch item = loader->next();
       interval_wait += std::chrono::duration<double>(clock::now() - wait_start).count();
       interval_units += item.batch.padding.numel() - item.batch.padding.sum().item<int64_t>();
+      pending_flops += training_flops(model->options(), units, item.corrupted);
       return std::move(item.corrupted);
     });
     if (!result.applied) {
@@ -305,6 +318,7 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
         collectives->all_reduce_sum(units_seen);
         interval_units = units_seen.item<int64_t>();
       }
+      settle_flops();
       const double seconds = std::chrono::duration<double>(clock::now() - interval_start).count();
       const EvalResult r = interval.read();
       // An interval whose every update was skipped has no loss to report.
@@ -318,7 +332,8 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
                         {"lr", lr},
                         {"units_per_s", units_per_s},
                         {"data_wait", interval_wait / std::max(seconds, 1e-9)},
-                        {"skipped_nonfinite", state.skipped_nonfinite}});
+                        {"skipped_nonfinite", state.skipped_nonfinite},
+                        {"flops", state.train_flops}});
       std::ostringstream status;
       status.precision(4);
       status << "loss " << r.loss << "  acc " << r.accuracy << "  " << static_cast<int64_t>(units_per_s)

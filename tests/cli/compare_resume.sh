@@ -1,40 +1,70 @@
 #!/bin/sh
-# `cloze compare` trains every run of a sweep, probes it and writes the
-# report; run again after an interruption it trains only the runs that did
-# not finish. Usage: compare_resume.sh CLOZE
+# `cloze compare` end to end: a sweep of 2 seeds evaluated by all three
+# protocols (linear probe, kNN, fine-tuning) writes each seed's result and a
+# report with intervals and a score-against-FLOPs plot; run again after an
+# interruption it trains only the seeds that did not finish, and raising
+# `seeds` trains only the new ones. `cloze probe` evaluates a finished run.
+# Usage: compare_resume.sh CLOZE
 set -eu
 cloze=$1
 . "$(dirname "$0")/tiny_run.sh"
 enter_scratch
 tiny_run 2
 
-cat > sweep.toml <<'TOML'
+write_sweep() {
+  cat > sweep.toml <<TOML
 [sweep]
 dir = "sweep-runs"
-probe_train = 20
-probe_eval = 10
+probe_train = 40
+probe_eval = 20
+protocols = ["linear", "knn", "finetune"]
+seeds = $1
+finetune_epochs = 2
 [[runs]]
 name = "mask"
 config = "tiny.toml"
 grid = { "corruption.rate" = [0.15, 0.3] }
 TOML
+}
+write_sweep 2
 
 "$cloze" compare sweep.toml > first.txt 2>&1 || { cat first.txt; exit 1; }
 for run in mask-rate=0.15 mask-rate=0.3; do
-  test -f "sweep-runs/$run/result.json"
-  test -f "sweep-runs/$run/model.safetensors"
+  for seed in 1 2; do
+    test -f "sweep-runs/$run/seed-$seed/result.json"
+    test -f "sweep-runs/$run/seed-$seed/model.safetensors"
+    grep -q "seed = $seed" "sweep-runs/$run/seed-$seed/config.toml"
+    for protocol in linear knn finetune; do grep -q "\"$protocol\"" "sweep-runs/$run/seed-$seed/result.json"; done
+  done
 done
+grep -q '"flops"' sweep-runs/mask-rate=0.3/seed-1/metrics.jsonl
 grep -q 'mask-rate=0.3' sweep-runs/report.md
-grep -q '<svg' sweep-runs/report.html
+grep -q '### fine-tuning accuracy, mean ± std over seeds \[95% interval\]' sweep-runs/report.md
+grep -q 'paired t over 2 seeds' sweep-runs/report.md
+grep -q 'class="error-bar"' sweep-runs/report.html
+test "$(grep -c '<svg' sweep-runs/report.html)" -eq 3  # one plot per protocol of the one modality
 
-# An interrupted sweep: the second run never finished.
-rm sweep-runs/mask-rate=0.3/result.json
+# An interrupted sweep: one seed of the second run never finished.
+rm sweep-runs/mask-rate=0.3/seed-2/result.json
 "$cloze" compare sweep.toml > second.txt 2>&1 || { cat second.txt; exit 1; }
-grep -q '\[1/2\] mask-rate=0.15: finished before, not run again' second.txt
-grep -q '\[2/2\] mask-rate=0.3: training into' second.txt
-if grep -q 'mask-rate=0.15: training' second.txt; then
-  echo "a finished run was trained again" >&2
+grep -q '\[1/4\] mask-rate=0.15 seed 1: finished before, not run again' second.txt
+grep -q '\[4/4\] mask-rate=0.3 seed 2: training into' second.txt
+test "$(grep -c 'training into' second.txt)" -eq 1
+test -f sweep-runs/mask-rate=0.3/seed-2/result.json
+
+# A third seed: only it trains, for both runs.
+write_sweep 3
+"$cloze" compare sweep.toml > third.txt 2>&1 || { cat third.txt; exit 1; }
+test "$(grep -c 'training into' third.txt)" -eq 2
+grep -q 'mask-rate=0.15 seed 3: training into' third.txt
+grep -q 't over 3 seeds\|paired t over 3 seeds' sweep-runs/report.md
+
+# A finished run evaluated outside the sweep, with a bootstrap interval.
+"$cloze" probe sweep-runs/mask-rate=0.15/seed-1 --protocol knn --train 40 --eval 20 > probe.txt 2>&1 ||
+  { cat probe.txt; exit 1; }
+grep -q 'kNN (k = 20) accuracy' probe.txt
+if grep -q 'linear probe accuracy' probe.txt; then
+  echo "cloze probe --protocol knn ran the linear probe too" >&2
   exit 1
 fi
-test -f sweep-runs/mask-rate=0.3/result.json
 echo "compare resume: ok"

@@ -20,7 +20,8 @@
 #include "cloze/experiment.h"
 #include "cloze/pipeline.h"
 #include "cloze/preview.h"
-#include "cloze/probe.h"
+#include "cloze/durable_file.h"
+#include "cloze/evaluation.h"
 #include "cloze/report.h"
 #include "cloze/sweep.h"
 #include "cloze/weights.h"
@@ -34,7 +35,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int64_t kProbeBatch = 256;
 constexpr int64_t kPreviewSamples = 2;
 
 struct ChildUsage {
@@ -43,9 +43,10 @@ struct ChildUsage {
 
 // Runs `self train CONFIG overrides... run.dir=FOLDER` and waits for it; its
 // progress goes to this terminal. Throws naming the run when it fails.
-ChildUsage train_in_child(const fs::path& self, const cloze::SweepRun& run, const fs::path& folder) {
-  std::vector<std::string> args{self.string(), "train", run.config.string()};
-  args.insert(args.end(), run.overrides.begin(), run.overrides.end());
+ChildUsage train_in_child(const fs::path& self, const std::string& name, const fs::path& config,
+                          const std::vector<std::string>& overrides, const fs::path& folder) {
+  std::vector<std::string> args{self.string(), "train", config.string()};
+  args.insert(args.end(), overrides.begin(), overrides.end());
   args.push_back("run.dir=" + folder.string());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
@@ -54,14 +55,14 @@ ChildUsage train_in_child(const fs::path& self, const cloze::SweepRun& run, cons
   const auto start = std::chrono::steady_clock::now();
   pid_t pid = 0;
   if (const int error = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ); error != 0)
-    throw cloze::Error("compare: cannot start " + self.string() + " for run '" + run.name + "': " +
+    throw cloze::Error("compare: cannot start " + self.string() + " for run '" + name + "': " +
                        std::strerror(error));
   int status = 0;
   rusage usage{};
   if (wait4(pid, &status, 0, &usage) != pid)
-    throw cloze::Error("compare: lost the training process of run '" + run.name + "'");
+    throw cloze::Error("compare: lost the training process of run '" + name + "'");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw cloze::Error("compare: run '" + run.name + "' failed (" +
+    throw cloze::Error("compare: run '" + name + "' failed (" +
                        (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                                           : "killed by signal " + std::to_string(WTERMSIG(status))) +
                        "); its folder " + folder.string() + " keeps what it wrote, and the next compare resumes it");
@@ -71,67 +72,78 @@ ChildUsage train_in_child(const fs::path& self, const cloze::SweepRun& run, cons
   return out;
 }
 
-// Probes the trained encoder, the same encoder at its initialisation, and the raw inputs.
-void probe(const cloze::Experiment& experiment, const cloze::Pipeline& pipeline, cloze::DenoisingModel& trained,
-           const cloze::Sweep& sweep, cloze::RunResult& result) {
-  const cloze::Dataset& train = pipeline.dataset(cloze::Split::train);
-  const cloze::Dataset& eval = pipeline.dataset(cloze::Split::eval);
-  const cloze::ProbeOptions options{};
-  auto probe_model = [&](cloze::DenoisingModel& model) {
-    return cloze::linear_probe(cloze::encoder_features(model, train, sweep.probe_train, kProbeBatch),
-                               cloze::encoder_features(model, eval, sweep.probe_eval, kProbeBatch), options)
-        .accuracy;
-  };
-  result.probe_accuracy = probe_model(trained);
-  // The weights training started from: the same seed, the same init.
-  torch::manual_seed(static_cast<uint64_t>(experiment.section("run").integer("seed")));
-  cloze::DenoisingModel initial = cloze::build_model(experiment, pipeline);
-  result.random_probe_accuracy = probe_model(initial);
-  result.raw_probe_accuracy =
-      cloze::linear_probe(cloze::raw_features(train, pipeline.units(), sweep.probe_train, kProbeBatch),
-                          cloze::raw_features(eval, pipeline.units(), sweep.probe_eval, kProbeBatch), options)
-          .accuracy;
+std::string outcomes_text(const std::vector<uint8_t>& correct) {  // "0110...": compact in result.json
+  std::string text(correct.size(), '0');
+  for (std::size_t i = 0; i < correct.size(); ++i)
+    if (correct[i]) text[i] = '1';
+  return text;
+}
+
+json to_json(const cloze::Score& score) {
+  return {{"accuracy", score.accuracy}, {"correct", outcomes_text(score.correct)}};
+}
+
+cloze::Score score_from(const json& saved) {
+  cloze::Score score;
+  score.accuracy = saved.value("accuracy", 0.0);
+  for (char c : saved.value("correct", std::string())) score.correct.push_back(c == '1' ? 1 : 0);
+  return score;
 }
 
 json to_json(const cloze::RunResult& r) {
+  json protocols = json::object();
+  for (const auto& [name, scores] : r.protocols) {
+    protocols[name] = {{"trained", to_json(scores.trained)}, {"random_init", to_json(scores.random_init)}};
+    if (scores.raw) protocols[name]["raw"] = to_json(*scores.raw);
+  }
   json out{{"name", r.name},
+           {"seed", r.seed},
            {"modality", r.modality},
            {"objective", r.objective},
            {"mode", r.mode},
            {"parameters", r.parameters},
            {"steps", r.steps},
-           {"probe_accuracy", r.probe_accuracy},
-           {"random_probe_accuracy", r.random_probe_accuracy},
-           {"raw_probe_accuracy", r.raw_probe_accuracy},
+           {"protocols", protocols},
+           {"majority_accuracy", r.majority_accuracy},
+           {"classes", r.classes},
            {"wall_seconds", r.wall_seconds},
            {"peak_memory_mb", r.peak_memory_mb},
            {"text_samples", r.text_samples},
            {"scores_ids", r.masked_accuracy.has_value()}};
   if (r.psnr) out["psnr"] = *r.psnr;
+  if (r.unigram_accuracy) out["unigram_accuracy"] = *r.unigram_accuracy;
   return out;
 }
 
-// A finished run's result: result.json for what only the run knew, the run
-// folder for the rest (metrics, pictures).
+// A finished seed's result: result.json for what only the evaluation knew, the
+// run folder for the rest (metrics, pictures).
 cloze::RunResult from_folder(const fs::path& folder) {
   std::ifstream in(folder / "result.json");
   const json saved = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!saved.is_object())
+  if (!saved.is_object() || !saved.contains("protocols"))
     throw cloze::Error("compare: " + (folder / "result.json").string() +
-                       " is not a JSON object; delete it to run this run again");
+                       " is not a result of this version of cloze; delete it to evaluate this run again");
   cloze::RunResult r;
   r.name = saved.value("name", "");
+  r.seed = saved.value("seed", int64_t{1});
   r.modality = saved.value("modality", "");
   r.objective = saved.value("objective", "");
   r.mode = saved.value("mode", "");
   r.parameters = saved.value("parameters", "");
-  r.probe_accuracy = saved.value("probe_accuracy", 0.0);
-  r.random_probe_accuracy = saved.value("random_probe_accuracy", 0.0);
-  r.raw_probe_accuracy = saved.value("raw_probe_accuracy", 0.0);
+  for (const auto& [name, scores] : saved["protocols"].items()) {
+    cloze::ProtocolScores protocol{score_from(scores.value("trained", json::object())),
+                                   score_from(scores.value("random_init", json::object())), std::nullopt};
+    if (scores.contains("raw")) protocol.raw = score_from(scores["raw"]);
+    r.protocols[name] = std::move(protocol);
+  }
+  r.majority_accuracy = saved.value("majority_accuracy", 0.0);
+  r.classes = saved.value("classes", int64_t{0});
   r.wall_seconds = saved.value("wall_seconds", 0.0);
   r.peak_memory_mb = saved.value("peak_memory_mb", 0.0);
   r.text_samples = saved.value("text_samples", "");
   if (saved.contains("psnr")) r.psnr = saved["psnr"].get<double>();
+  if (saved.contains("unigram_accuracy")) r.unigram_accuracy = saved["unigram_accuracy"].get<double>();
+  r.train_flops = std::nan("");  // unknown until the metrics say
   cloze::read_metrics(folder / "metrics.jsonl", r);
   r.steps = saved.value("steps", r.steps);
   if (!saved.value("scores_ids", false)) r.masked_accuracy.reset();  // continuous units have no accuracy
@@ -143,31 +155,36 @@ cloze::RunResult from_folder(const fs::path& folder) {
 }
 
 void write_result(const fs::path& folder, const cloze::RunResult& result) {
-  const fs::path path = folder / "result.json", temporary = folder / "result.json.tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << to_json(result).dump(2) << '\n';
-    if (!out) throw cloze::Error("compare: cannot write " + temporary.string());
-  }
-  fs::rename(temporary, path);  // a result.json is whole or absent: it marks the run finished
+  // A result.json is whole or absent: it marks the seed finished.
+  cloze::write_durably(folder / "result.json", to_json(result).dump(2) + "\n");
 }
 
-// Trains, probes and previews one run; leaves result.json last.
-void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, const fs::path& folder, const fs::path& self,
-             cloze::Registry& registry) {
-  const ChildUsage usage = train_in_child(self, run, folder);
+cloze::EvaluationOptions evaluation_options(const cloze::Sweep& sweep) {
+  cloze::EvaluationOptions options;
+  options.protocols = sweep.protocols;
+  options.train_samples = sweep.probe_train;
+  options.eval_samples = sweep.probe_eval;
+  options.finetune.epochs = sweep.finetune_epochs;
+  options.finetune.lr = sweep.finetune_lr;
+  return options;
+}
 
+// Trains, evaluates and previews one seed of a run; leaves result.json last.
+void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, int64_t seed, const fs::path& folder,
+             const fs::path& self, cloze::Registry& registry) {
   auto overrides = run.overrides;
+  overrides.push_back("run.seed=" + std::to_string(seed));
+  const ChildUsage usage = train_in_child(self, run.name, run.config, overrides, folder);
+
   overrides.push_back("run.dir=" + folder.string());
   const cloze::Experiment experiment =
       cloze::load_experiment(run.config, overrides, registry, cloze::framework_sections());
   cloze::set_threads(experiment.section("run").integer("threads"));
   const cloze::Pipeline pipeline(experiment, registry);
-  cloze::DenoisingModel model = cloze::build_model(experiment, pipeline);
-  cloze::import_weights(*model, folder / "model.safetensors");
 
   cloze::RunResult result;
   result.name = run.name;
+  result.seed = seed;
   result.modality = experiment.modality;
   result.objective = experiment.corruption.name();
   result.mode = cloze::to_string(pipeline.corruption()->mode());
@@ -181,7 +198,9 @@ void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, const fs::pa
   if (units.kind == cloze::UnitKind::continuous && units.value_range > 0 && !units.normalize_targets &&
       result.final_loss > 0)
     result.psnr = 10.0 * std::log10(units.value_range * units.value_range / result.final_loss);
-  probe(experiment, pipeline, model, sweep, result);
+  cloze::evaluate_encoder(experiment, pipeline, folder / "model.safetensors", evaluation_options(sweep), result);
+  cloze::DenoisingModel model = cloze::build_model(experiment, pipeline);
+  cloze::import_weights(*model, folder / "model.safetensors");
   const std::string text = cloze::preview_samples(pipeline, kPreviewSamples, &model, folder / "preview");
   if (units.kind == cloze::UnitKind::discrete) result.text_samples = text;
   write_result(folder, result);
@@ -189,27 +208,63 @@ void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, const fs::pa
 
 }  // namespace
 
-int compare(const fs::path& sweep_file, const fs::path& self, cloze::Registry& registry) {
-  const cloze::Sweep sweep = cloze::load_sweep(sweep_file);
+int compare(const fs::path& sweep_file, const std::vector<std::string>& overrides, const fs::path& self,
+            cloze::Registry& registry) {
+  cloze::Sweep sweep = cloze::load_sweep(sweep_file);
+  for (auto& run : sweep.runs) run.overrides.insert(run.overrides.end(), overrides.begin(), overrides.end());
   fs::create_directories(sweep.dir);
   std::vector<cloze::RunResult> results;
-  for (std::size_t i = 0; i < sweep.runs.size(); ++i) {
-    const cloze::SweepRun& run = sweep.runs[i];
-    const fs::path folder = sweep.dir / run.name;
-    const std::string counter = fmt::format("[{}/{}] {}", i + 1, sweep.runs.size(), run.name);
-    if (fs::exists(folder / "result.json")) {
-      fmt::print("{}: finished before, not run again\n", counter);
-    } else {
-      fmt::print("{}: training into {}\n", counter, folder.string());
-      std::fflush(stdout);
-      run_one(sweep, run, folder, self, registry);
+  const auto total = static_cast<int64_t>(sweep.runs.size()) * sweep.seeds;
+  int64_t done = 0;
+  for (const cloze::SweepRun& run : sweep.runs) {
+    for (int64_t seed = 1; seed <= sweep.seeds; ++seed) {
+      const fs::path folder = cloze::seed_folder(sweep, run, seed);
+      const std::string counter = fmt::format("[{}/{}] {} seed {}", ++done, total, run.name, seed);
+      if (fs::exists(folder / "result.json")) {
+        fmt::print("{}: finished before, not run again\n", counter);
+      } else {
+        fmt::print("{}: training into {}\n", counter, folder.string());
+        std::fflush(stdout);
+        run_one(sweep, run, seed, folder, self, registry);
+      }
+      results.push_back(from_folder(folder));
+      // Rewritten after every seed, so results appear as they come.
+      cloze::write_report(sweep.dir, sweep.title, results, sweep.protocols);
     }
-    results.push_back(from_folder(folder));
-    // Rewritten after every run, so results appear as they come.
-    cloze::write_report(sweep.dir, sweep.title, results);
   }
-  fmt::print("\n{}\n{}\nreport: {} and {}\n", cloze::results_table(results), cloze::verdicts(results),
-             (sweep.dir / "report.md").string(), (sweep.dir / "report.html").string());
+  fmt::print("\n{}\n{}\nreport: {} and {}\n", cloze::results_table(results, sweep.protocols),
+             cloze::verdicts(results, sweep.protocols), (sweep.dir / "report.md").string(),
+             (sweep.dir / "report.html").string());
+  return 0;
+}
+
+int probe(const fs::path& run_dir, const std::vector<std::string>& protocols, int64_t train_samples,
+          int64_t eval_samples, cloze::Registry& registry) {
+  const fs::path config = run_dir / "config.toml", weights = run_dir / "model.safetensors";
+  if (!fs::is_regular_file(config) || !fs::is_regular_file(weights))
+    throw cloze::Error("probe: " + run_dir.string() + " is not a finished run: it needs config.toml and " +
+                       "model.safetensors, which `cloze train` writes when all its steps are done");
+  const cloze::Experiment experiment =
+      cloze::load_experiment(config, {"run.dir=" + run_dir.string()}, registry, cloze::framework_sections());
+  cloze::set_threads(experiment.section("run").integer("threads"));
+  const cloze::Pipeline pipeline(experiment, registry);
+  cloze::EvaluationOptions options;
+  options.protocols = protocols;
+  options.train_samples = train_samples;
+  options.eval_samples = eval_samples;
+
+  cloze::RunResult result;
+  result.name = run_dir.filename().string();
+  result.seed = experiment.section("run").integer("seed");
+  result.modality = experiment.modality;
+  result.objective = experiment.corruption.name();
+  result.mode = cloze::to_string(pipeline.corruption()->mode());
+  result.parameters = experiment.corruption.set_parameters();
+  result.train_flops = std::nan("");
+  cloze::read_metrics(run_dir / "metrics.jsonl", result);
+  if (pipeline.units().kind == cloze::UnitKind::continuous) result.masked_accuracy.reset();
+  cloze::evaluate_encoder(experiment, pipeline, weights, options, result);
+  fmt::print("{}\n{}", cloze::results_table({result}, protocols), cloze::verdicts({result}, protocols));
   return 0;
 }
 

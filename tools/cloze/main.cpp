@@ -5,7 +5,8 @@
 //   cloze plugins [--describe NAME]
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
 //   cloze preview CONFIG [--samples N] [--weights FILE] [--pictures DIR] [overrides]
-//   cloze compare SWEEP                             train, probe and report a sweep
+//   cloze compare SWEEP [section.key=value ...]    train, evaluate and report a sweep
+//   cloze probe RUN_DIR [--protocol P ...]           evaluate a finished run
 //   cloze new-plugin corruption|modality NAME [--dir DIR]   a plugin to start from
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -24,6 +25,7 @@
 #include "cloze/preview.h"
 #include "cloze/registry.h"
 #include "cloze/safetensors.h"
+#include "cloze/sweep.h"
 #include "cloze/trainer.h"
 #include "cloze/weights.h"
 
@@ -165,9 +167,24 @@ int main(int argc, char** argv) {
                               "folder for the PNGs of image and audio samples (default: the run folder's preview/)");
 
   std::string sweep;
+  std::vector<std::string> sweep_overrides;
   auto* compare_command = app.add_subcommand(
-      "compare", "train every run of a sweep, probe each encoder and write report.md and report.html");
+      "compare", "train every seed of every run of a sweep, evaluate each encoder and write report.md and report.html");
   compare_command->add_option("sweep", sweep, "sweep TOML file (configs/compare/)")->required()->check(CLI::ExistingFile);
+  compare_command->add_option("overrides", sweep_overrides, "section.key=value overrides for every run");
+
+  std::string probe_dir;
+  std::vector<std::string> probe_protocols{"linear", "knn", "finetune"};
+  int64_t probe_train = 2000, probe_eval = 1000;
+  auto* probe_command = app.add_subcommand(
+      "probe", "evaluate a finished run's encoder (linear probe, kNN, fine-tuning) against its baselines");
+  probe_command->add_option("run_dir", probe_dir, "a run folder that holds model.safetensors")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  probe_command->add_option("--protocol", probe_protocols, "linear, knn or finetune; repeat for several (default: all)")
+      ->check(CLI::IsMember(cloze::known_protocols()));
+  probe_command->add_option("--train", probe_train, "labelled samples each protocol trains on")->check(CLI::PositiveNumber);
+  probe_command->add_option("--eval", probe_eval, "labelled samples it is scored on")->check(CLI::PositiveNumber);
 
   std::string plugin_kind, plugin_name, plugin_dir;
   auto* new_plugin_command = app.add_subcommand(
@@ -196,7 +213,9 @@ int main(int argc, char** argv) {
       for (const auto& file : cloze_cli::new_plugin(plugin_kind, plugin_name, plugin_dir)) fmt::print("wrote {}\n", file.string());
       return 0;
     }
-    if (*compare_command) return cloze_cli::compare(sweep, std::filesystem::read_symlink("/proc/self/exe"), registry);
+    if (*compare_command)
+      return cloze_cli::compare(sweep, sweep_overrides, std::filesystem::read_symlink("/proc/self/exe"), registry);
+    if (*probe_command) return cloze_cli::probe(probe_dir, probe_protocols, probe_train, probe_eval, registry);
   } catch (const std::exception& e) {
     std::cerr << "cloze: " << e.what() << '\n';
     return 1;

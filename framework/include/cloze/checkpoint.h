@@ -16,6 +16,7 @@ struct CheckpointState {
   int64_t step = 0;        // optimizer steps taken
   int64_t next_batch = 0;  // the loader's position
   int64_t skipped_nonfinite = 0;  // updates skipped so far (train.skip_nonfinite)
+  double train_flops = 0;  // training FLOPs so far, every rank's together (cloze/flops.h)
 };
 
 // Writes <dir>/checkpoint-<step>.pt, then points <dir>/latest at it, then

@@ -1,13 +1,16 @@
-// The linear probe (MAE, Audio-MAE, BERT's feature-based evaluation): freeze
-// the pretrained encoder, mean-pool its units, fit a logistic-regression head
-// on the labelled train split and report accuracy on the held-out split. The
-// two baselines go through the same probe: a randomly initialised encoder
-// (encoder_features on an untrained model) and the raw inputs (raw_features).
+// Evaluation on frozen features: freeze the pretrained encoder, mean-pool its
+// units, and classify the held-out split from the labelled train split, by a
+// logistic-regression head (the linear probe of MAE, Audio-MAE and BERT's
+// feature-based evaluation) or by weighted k nearest neighbours (the kNN of
+// DINO and solo-learn). The two baselines go through the same protocols: a
+// randomly initialised encoder (encoder_features on an untrained model) and
+// the raw inputs (raw_features). Fine-tuning end to end is in finetune.h.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "cloze/modality.h"
 #include "cloze/model.h"
@@ -43,10 +46,12 @@ struct ProbeOptions {
   double l2 = 1e-4;          // weight decay on W, not on the bias
 };
 
+// The outcome of an evaluation protocol (linear_probe, knn_probe, finetune).
 struct ProbeResult {
-  double accuracy = 0;  // on eval, in [0, 1]
+  double accuracy = 0;  // on eval, in [0, 1]: the mean of `correct`
   int64_t train_samples = 0, eval_samples = 0;
   int64_t classes = 0;  // 1 + the largest label in either split
+  std::vector<uint8_t> correct;  // 1 where the eval sample was classified right, in eval order
 };
 
 // Multinomial logistic regression: features standardised by the train split's
@@ -56,5 +61,21 @@ struct ProbeResult {
 // and the start fixed, so it takes no seed. Throws cloze::Error on an empty
 // split or features that do not line up.
 ProbeResult linear_probe(const Features& train, const Features& eval, const ProbeOptions& options = {});
+
+struct KnnOptions {
+  int64_t k = 20;             // neighbours; more than the train split holds counts them all
+  double temperature = 0.07;  // of the vote weights exp(similarity / temperature)
+};
+
+// Weighted k nearest neighbours (Wu et al. 2018, as DINO and solo-learn
+// evaluate): both splits' rows L2-normalised, each eval row's cosine similarity
+// to every train row, and its k most similar train rows each vote for their
+// class with weight exp(similarity / temperature); the class with the largest
+// sum of votes is predicted (the lowest such class on a tie). On the device of
+// the train features, eval rows a chunk at a time so that a chunk's similarity
+// matrix holds at most 5e6 entries (solo-learn's bound). Deterministic. Throws
+// cloze::Error on an empty split, features that do not line up, k <= 0 or a
+// temperature <= 0.
+ProbeResult knn_probe(const Features& train, const Features& eval, const KnnOptions& options = {});
 
 }  // namespace cloze
