@@ -6,7 +6,8 @@
 // changes nothing against a whole-matrix reference. Both report per-sample
 // outcomes whose mean is the accuracy. Encoder features pooled over real units
 // only, from labelled samples only, cut to the model's position table; raw
-// features as a bag of ids or the flattened units.
+// features as a bag of ids or the flattened units. The samples: all of a
+// small split, a fixed uniform subset of a large one.
 #include <ATen/Functions.h>
 
 #include <catch2/catch.hpp>
@@ -14,10 +15,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <numeric>
 #include <random>
 #include <vector>
 
 #include "cloze/error.h"
+#include "cloze/labelled_batches.h"
 #include "cloze/model.h"
 #include "cloze/probe.h"
 #include "cloze/units.h"
@@ -46,6 +50,20 @@ std::vector<int64_t> labelled(int64_t samples) {
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < samples; ++i)
     if (Toy::label(i) >= 0) labels.push_back(Toy::label(i));
+  return labels;
+}
+
+// The labels of the labelled samples a protocol reads from `data` with
+// `max_samples`, and their indices.
+std::vector<int64_t> labelled_indices(const cloze::Dataset& data, int64_t max_samples) {
+  std::vector<int64_t> indices;
+  for (int64_t i : cloze::evaluation_samples(data, max_samples))
+    if (Toy::label(i) >= 0) indices.push_back(i);
+  return indices;
+}
+std::vector<int64_t> labelled_among(const cloze::Dataset& data, int64_t max_samples) {
+  std::vector<int64_t> labels;
+  for (int64_t i : labelled_indices(data, max_samples)) labels.push_back(Toy::label(i));
   return labels;
 }
 
@@ -253,12 +271,13 @@ TEST_CASE("encoder features: one pooled row per labelled sample", "[probe]") {
     cloze::DenoisingModel model = tiny_model(kind, 12);
     model->train();
     const Toy data(kind, 30, 12);
-    // 23 of 30 samples, in batches of 4: the last batch is partial, and the
-    // batch {20, 21, 22} ends just before unlabelled sample 23.
+    // 23 of 30 samples (a fixed subset), in batches of 4: the last batch is
+    // partial; unlabelled samples are dropped.
     const Features features = cloze::encoder_features(model, data, 23, 4);
-    CHECK(features.values.sizes().vec() == std::vector<int64_t>{static_cast<int64_t>(labelled(23).size()), 16});
+    CHECK(features.values.sizes().vec() ==
+          std::vector<int64_t>{static_cast<int64_t>(labelled_among(data, 23).size()), 16});
     CHECK(features.values.scalar_type() == at::kFloat);
-    CHECK(to_vector(features.labels) == labelled(23));
+    CHECK(to_vector(features.labels) == labelled_among(data, 23));
     CHECK(model->is_training());  // restored
     // Eval mode inside: dropout is off, so the features repeat exactly.
     CHECK(at::equal(cloze::encoder_features(model, data, 23, 4).values, features.values));
@@ -308,17 +327,15 @@ TEST_CASE("raw features: a bag of ids, or the flattened units", "[probe]") {
     CHECK(at::allclose(features.values[1], expected));
   }
   SECTION("continuous") {
-    // Samples 0-8 in batches of 4: the first two are 12 units long (as their
-    // longest row, unlabelled ones included), the last, {8}, 10, so its row is
-    // zero-filled to 12 * 4 values.
+    // 9 of 10 samples (a fixed subset) in batches of 4: rows 10 or 11 units
+    // long are zero-filled to the longest, 12 units * 4 values.
     const Toy data(UnitKind::continuous, 10, 12, /*filler=*/0);
     const Features features = cloze::raw_features(data, units(UnitKind::continuous), 9, 4);
-    std::vector<int64_t> indices;
-    for (int64_t i = 0; i < 9; ++i)
-      if (Toy::label(i) >= 0) indices.push_back(i);
-    const cloze::Batch whole = data.collate(indices);  // 12 units long, filler 0
+    const auto indices = labelled_indices(data, 9);
+    const cloze::Batch whole = data.collate(indices);  // as long as its longest row, filler 0
+    REQUIRE(whole.units.size(1) == 12);
     CHECK(at::equal(features.values, whole.units.reshape({whole.size(), -1})));
-    CHECK(to_vector(features.labels) == labelled(9));
+    CHECK(to_vector(features.labels) == labelled_among(data, 9));
   }
 }
 
@@ -356,4 +373,31 @@ TEST_CASE("probe timing on 5000 x 128 features, 10 classes", "[.][probe][benchma
   const double chance = cloze::linear_probe(noise_train, noise_eval).accuracy;
   WARN("linear_probe 5000 x 128, 10 random classes: "
        << std::chrono::duration<double>(std::chrono::steady_clock::now() - again).count() << " s, accuracy " << chance);
+}
+
+TEST_CASE("evaluation samples: all of a small split, a fixed uniform subset of a large one", "[probe]") {
+  // Only the size matters to the choice; a split stored class by class would
+  // lose its later classes to a prefix.
+  struct Sized : cloze::Dataset {
+    int64_t samples;
+    explicit Sized(int64_t n) : samples(n) {}
+    int64_t size() const override { return samples; }
+    cloze::Batch collate(const std::vector<int64_t>&) const override { throw cloze::Error("not collated"); }
+  };
+  std::vector<int64_t> all(100);
+  std::iota(all.begin(), all.end(), int64_t{0});
+  CHECK(cloze::evaluation_samples(Sized(100), 1000) == all);
+  CHECK(cloze::evaluation_samples(Sized(100), 100) == all);
+  CHECK(cloze::evaluation_samples(Sized(100), 0).empty());
+
+  const auto chosen = cloze::evaluation_samples(Sized(1000), 100);
+  REQUIRE(chosen.size() == 100);
+  CHECK(std::adjacent_find(chosen.begin(), chosen.end(), std::greater_equal<int64_t>()) == chosen.end());  // ascending, distinct
+  CHECK(chosen.front() >= 0);
+  CHECK(chosen.back() < 1000);
+  CHECK(cloze::evaluation_samples(Sized(1000), 100) == chosen);  // fixed: no seed to vary
+  // Uniform over the split: about 50 in its second half (binomial sd 5).
+  const auto late = std::count_if(chosen.begin(), chosen.end(), [](int64_t i) { return i >= 500; });
+  CHECK(late >= 35);
+  CHECK(late <= 65);
 }

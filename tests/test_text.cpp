@@ -268,6 +268,30 @@ TEST_CASE("packing: documents end in eos, run on across chunks, and the last chu
   CHECK(labels_of(batch) == std::vector<int64_t>{0, 1, 2});
 }
 
+TEST_CASE("document packing: one sample per document, cut to seq_len and padded, with its own label") {
+  Fixture f("document_packing");
+  const auto params = text_params({{"corpus", Strings{f.write("0.txt", "abc\n"), f.write("1.txt", "defgh"),
+                                                      f.write("2.txt", "ij")}},
+                                   {"tokenizer", std::string("byte")},
+                                   {"eval_fraction", 0.0},
+                                   {"seq_len", int64_t{5}},
+                                   {"packing", std::string("document")}});
+  const auto train = make(params, f.context())->dataset(cloze::Split::train);
+  REQUIRE(train->size() == 3);  // the documents, not ceil(13 / 5)
+  const auto batch = train->collate({2, 0, 1});
+  const auto b = [](char c) { return first_byte + c; };
+  CHECK(row_ids(batch, 0) == std::vector<int64_t>{b('i'), b('j'), eos, pad, pad});
+  CHECK(row_ids(batch, 1) == std::vector<int64_t>{b('a'), b('b'), b('c'), eos, pad});
+  CHECK(row_ids(batch, 2) == std::vector<int64_t>{b('d'), b('e'), b('f'), b('g'), b('h')});  // cut: no room for eos
+  CHECK(batch.padding.sum().item<int64_t>() == 3);
+  CHECK_FALSE(batch.padding[2][4].item<bool>());
+  CHECK(labels_of(batch) == std::vector<int64_t>{2, 0, 1});
+
+  auto bad = params;
+  bad.set("packing", std::string("documents"), "test");
+  CHECK_THROWS_WITH(make(bad, f.context()), Catch::Contains("packing") && Catch::Contains("\"stream\" or \"document\""));
+}
+
 TEST_CASE("separator lines split documents; folders are read sorted, with exclude globs; labels are files") {
   Fixture f("separator");
   f.write("corpus/a", "one\n%\ntwo\nlines\n%\nthree\n");

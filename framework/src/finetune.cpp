@@ -44,7 +44,7 @@ struct Labelled {
 // The labelled samples among the first `max_samples` of `data`.
 Labelled labelled(const Dataset& data, int64_t max_samples, int64_t batch_size, const std::string& split) {
   Labelled found;
-  for_each_labelled_batch(data, first_samples(data, max_samples), batch_size, "finetune", [&](const Batch& batch) {
+  for_each_labelled_batch(data, evaluation_samples(data, max_samples), batch_size, "finetune", [&](const Batch& batch) {
     found.indices.insert(found.indices.end(), batch.sample_ids.begin(), batch.sample_ids.end());
     found.largest_label = std::max(found.largest_label, batch.labels.max().item<int64_t>());
   });

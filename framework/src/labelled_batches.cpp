@@ -10,13 +10,23 @@
 
 #include "cloze/corrupted.h"
 #include "cloze/error.h"
+#include "cloze/rng.h"
 #include "cloze/shape_text.h"
 
 namespace cloze {
 
-std::vector<int64_t> first_samples(const Dataset& data, int64_t max_samples) {
-  std::vector<int64_t> indices(static_cast<std::size_t>(std::max<int64_t>(0, std::min(data.size(), max_samples))));
+std::vector<int64_t> evaluation_samples(const Dataset& data, int64_t max_samples) {
+  const int64_t size = data.size(), count = std::max<int64_t>(0, std::min(size, max_samples));
+  std::vector<int64_t> indices(static_cast<std::size_t>(size));
   std::iota(indices.begin(), indices.end(), int64_t{0});
+  if (count == size) return indices;
+  // The first `count` steps of a Fisher-Yates shuffle draw them uniformly
+  // without replacement; the key is fixed, not the run's seed.
+  SampleRng rng(0, RngStream::evaluation, 0, 0);
+  for (int64_t i = 0; i < count; ++i)
+    std::swap(indices[static_cast<std::size_t>(i)], indices[static_cast<std::size_t>(i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(size - i))))]);
+  indices.resize(static_cast<std::size_t>(count));
+  std::sort(indices.begin(), indices.end());
   return indices;
 }
 

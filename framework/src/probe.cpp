@@ -70,7 +70,7 @@ Features encoder_features(DenoisingModel& model, const Dataset& data, int64_t ma
   model->eval();
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> values, labels;
-  for_each_labelled_batch(data, first_samples(data, max_samples), batch_size, "probe", [&](const Batch& batch) {
+  for_each_labelled_batch(data, evaluation_samples(data, max_samples), batch_size, "probe", [&](const Batch& batch) {
     values.push_back(encoder(batch));  // [B, dim]
     labels.push_back(batch.labels.to(encoder.device()));
   });
@@ -83,7 +83,7 @@ Features raw_features(const Dataset& data, const UnitSpec& units, int64_t max_sa
     throw Error("probe: discrete units need a vocabulary, but vocab_size is " + std::to_string(units.vocab_size));
   std::vector<at::Tensor> values, labels;
   int64_t width = discrete ? units.vocab_size : 0;
-  for_each_labelled_batch(data, first_samples(data, max_samples), batch_size, "probe", [&](const Batch& batch) {
+  for_each_labelled_batch(data, evaluation_samples(data, max_samples), batch_size, "probe", [&](const Batch& batch) {
     const at::Tensor real = batch.padding.logical_not().to(at::kCPU);  // [B, N]
     if (discrete) {
       const at::Tensor ids = batch.units.to(at::kCPU).masked_fill(real.logical_not(), 0);  // [B, N]

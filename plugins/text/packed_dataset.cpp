@@ -11,22 +11,35 @@
 namespace cloze::text {
 
 PackedDataset::PackedDataset(std::shared_ptr<const TokenCache> cache, std::vector<int64_t> documents,
-                             int64_t seq_len, int64_t pad_id)
-    : cache_(std::move(cache)), documents_(std::move(documents)), seq_len_(seq_len), pad_id_(pad_id) {
+                             int64_t seq_len, int64_t pad_id, Packing packing)
+    : cache_(std::move(cache)), documents_(std::move(documents)), seq_len_(seq_len), pad_id_(pad_id),
+      packing_(packing) {
   offsets_.reserve(documents_.size() + 1);
   offsets_.push_back(0);
   for (int64_t document : documents_)
     offsets_.push_back(offsets_.back() + cache_->documents()[static_cast<std::size_t>(document)].length);
 }
 
-int64_t PackedDataset::size() const { return (offsets_.back() + seq_len_ - 1) / seq_len_; }
+int64_t PackedDataset::size() const {
+  if (packing_ == Packing::document) return static_cast<int64_t>(documents_.size());
+  return (offsets_.back() + seq_len_ - 1) / seq_len_;
+}
 
-int64_t PackedDataset::fill_row(int64_t chunk, int64_t* ids, bool* padding) const {
-  int64_t position = chunk * seq_len_;  // in the stream
+int64_t PackedDataset::fill_row(int64_t sample, int64_t* ids, bool* padding) const {
+  const auto& spans = cache_->documents();
+  if (packing_ == Packing::document) {
+    const DocumentSpan& span = spans[static_cast<std::size_t>(documents_[static_cast<std::size_t>(sample)])];
+    const int64_t count = std::min(span.length, seq_len_);
+    std::copy(cache_->tokens() + span.start, cache_->tokens() + span.start + count, ids);
+    std::fill(padding, padding + count, false);
+    std::fill(ids + count, ids + seq_len_, pad_id_);
+    std::fill(padding + count, padding + seq_len_, true);
+    return span.label;
+  }
+  int64_t position = sample * seq_len_;  // in the stream
   // The document holding `position`: the last one starting at or before it.
   const auto after = std::upper_bound(offsets_.begin(), offsets_.end(), position);
   auto d = static_cast<std::size_t>(after - offsets_.begin() - 1);
-  const auto& spans = cache_->documents();
   const int64_t label = spans[static_cast<std::size_t>(documents_[d])].label;
   int64_t t = 0;
   for (; t < seq_len_ && d < documents_.size(); ++d) {

@@ -39,6 +39,8 @@ Schema schema() {
       {"seq_len", ParamType::integer, int64_t{128},
        "ids per encoder input; documents are packed end to end, eos between, in chunks of the corruption's raw length"},
       {"eval_fraction", ParamType::real, 0.05, "share of documents held out for eval (fixed hash of the index)"},
+      {"packing", ParamType::string, std::string("stream"),
+       "\"stream\": documents end to end, cut into chunks; \"document\": one sample per document, cut and padded"},
   };
 }
 
@@ -54,6 +56,8 @@ void validate(const Params& params) {
                  "only plain text has separator lines; each JSONL line is one document");
   params.require(tokenizer == "sentencepiece" || tokenizer == "byte", "tokenizer",
                  "must be \"sentencepiece\" or \"byte\"");
+  params.require(params.string("packing") == "stream" || params.string("packing") == "document", "packing",
+                 "must be \"stream\" or \"document\"");
   params.require(model.empty() || tokenizer == "sentencepiece", "tokenizer_model",
                  "is a sentencepiece model; the byte tokenizer reads none");
   params.require(model.empty() || std::filesystem::is_regular_file(model), "tokenizer_model",
@@ -141,8 +145,9 @@ class TextModality final : public Modality {
                    "the corpus holds a single document, so it cannot be split; set eval_fraction = 0.0 or add text");
     const auto splits = assign_splits(documents, eval_fraction);
     const int64_t pad = tokenizer_->units().pad_id;
-    train_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::train), chunk_length_, pad);
-    eval_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::eval), chunk_length_, pad);
+    const Packing packing = params.string("packing") == "document" ? Packing::document : Packing::stream;
+    train_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::train), chunk_length_, pad, packing);
+    eval_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::eval), chunk_length_, pad, packing);
   }
 
   UnitSpec units() const override { return units_; }

@@ -169,6 +169,29 @@ cloze::EvaluationOptions evaluation_options(const cloze::Sweep& sweep) {
   return options;
 }
 
+// What a finished run folder says of itself: its objective, mode and
+// parameters from the experiment, its curve, quality and cost from its
+// metrics (masked accuracy only for ids, PSNR for unnormalised values).
+cloze::RunResult described(const cloze::Experiment& experiment, const cloze::Pipeline& pipeline,
+                           const fs::path& folder, const std::string& name) {
+  cloze::RunResult result;
+  result.name = name;
+  result.seed = experiment.section("run").integer("seed");
+  result.modality = experiment.modality;
+  result.objective = experiment.corruption.name();
+  result.mode = cloze::to_string(pipeline.corruption()->mode());
+  result.parameters = experiment.corruption.set_parameters();
+  result.steps = experiment.section("train").integer("steps");
+  result.train_flops = std::nan("");  // unknown until the metrics say
+  cloze::read_metrics(folder / "metrics.jsonl", result);
+  const cloze::UnitSpec& units = pipeline.units();
+  if (units.kind == cloze::UnitKind::continuous) result.masked_accuracy.reset();
+  if (units.kind == cloze::UnitKind::continuous && units.value_range > 0 && !units.normalize_targets &&
+      result.final_loss > 0)
+    result.psnr = 10.0 * std::log10(units.value_range * units.value_range / result.final_loss);
+  return result;
+}
+
 // Trains, evaluates and previews one seed of a run; leaves result.json last.
 void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, int64_t seed, const fs::path& folder,
              const fs::path& self, cloze::Registry& registry) {
@@ -182,27 +205,15 @@ void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, int64_t seed
   cloze::set_threads(experiment.section("run").integer("threads"));
   const cloze::Pipeline pipeline(experiment, registry);
 
-  cloze::RunResult result;
-  result.name = run.name;
+  cloze::RunResult result = described(experiment, pipeline, folder, run.name);
   result.seed = seed;
-  result.modality = experiment.modality;
-  result.objective = experiment.corruption.name();
-  result.mode = cloze::to_string(pipeline.corruption()->mode());
-  result.parameters = experiment.corruption.set_parameters();
-  result.steps = experiment.section("train").integer("steps");
   result.wall_seconds = usage.wall_seconds;
   result.peak_memory_mb = usage.peak_memory_mb;
-  cloze::read_metrics(folder / "metrics.jsonl", result);
-  const cloze::UnitSpec& units = pipeline.units();
-  if (units.kind == cloze::UnitKind::continuous) result.masked_accuracy.reset();
-  if (units.kind == cloze::UnitKind::continuous && units.value_range > 0 && !units.normalize_targets &&
-      result.final_loss > 0)
-    result.psnr = 10.0 * std::log10(units.value_range * units.value_range / result.final_loss);
   cloze::evaluate_encoder(experiment, pipeline, folder / "model.safetensors", evaluation_options(sweep), result);
   cloze::DenoisingModel model = cloze::build_model(experiment, pipeline);
   cloze::import_weights(*model, folder / "model.safetensors");
   const std::string text = cloze::preview_samples(pipeline, kPreviewSamples, &model, folder / "preview");
-  if (units.kind == cloze::UnitKind::discrete) result.text_samples = text;
+  if (pipeline.units().kind == cloze::UnitKind::discrete) result.text_samples = text;
   write_result(folder, result);
 }
 
@@ -253,16 +264,7 @@ int probe(const fs::path& run_dir, const std::vector<std::string>& protocols, in
   options.train_samples = train_samples;
   options.eval_samples = eval_samples;
 
-  cloze::RunResult result;
-  result.name = run_dir.filename().string();
-  result.seed = experiment.section("run").integer("seed");
-  result.modality = experiment.modality;
-  result.objective = experiment.corruption.name();
-  result.mode = cloze::to_string(pipeline.corruption()->mode());
-  result.parameters = experiment.corruption.set_parameters();
-  result.train_flops = std::nan("");
-  cloze::read_metrics(run_dir / "metrics.jsonl", result);
-  if (pipeline.units().kind == cloze::UnitKind::continuous) result.masked_accuracy.reset();
+  cloze::RunResult result = described(experiment, pipeline, run_dir, run_dir.filename().string());
   cloze::evaluate_encoder(experiment, pipeline, weights, options, result);
   fmt::print("{}\n{}", cloze::results_table({result}, protocols), cloze::verdicts({result}, protocols));
   return 0;

@@ -24,8 +24,9 @@ struct FinetuneOptions {
 
 // Trains `model`'s encoder plus a new linear head (on the encoder output
 // mean-pooled over real units, exactly as encoder_features pools) end to end
-// with cross-entropy on the first max_train labelled samples of `train`, then
-// scores the first max_eval labelled samples of `eval`. The model is changed
+// with cross-entropy on the labelled samples among evaluation_samples(train,
+// max_train) (labelled_batches.h), then scores those among
+// evaluation_samples(eval, max_eval). The model is changed
 // in place: pass a copy. Returns the eval accuracy with per-sample outcomes.
 //
 // The classes are 1 + the largest label in either split (as linear_probe); the

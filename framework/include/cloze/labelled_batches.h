@@ -19,8 +19,14 @@
 
 namespace cloze {
 
-// Dataset indices 0 .. min(data.size(), max_samples) - 1.
-std::vector<int64_t> first_samples(const Dataset& data, int64_t max_samples);
+// The samples a protocol fits on or is scored on: min(data.size(),
+// max_samples) dataset indices, ascending. Every index when max_samples
+// covers the split; otherwise a uniform draw without replacement from a fixed
+// Philox key (RngStream::evaluation), so that every run of a comparison,
+// whatever its seed or objective, is scored on the same samples, and a split
+// stored class by class (one file per label) is sampled across its classes,
+// not cut after its first ones.
+std::vector<int64_t> evaluation_samples(const Dataset& data, int64_t max_samples);
 
 // Calls `each` on the samples at `indices` (in that order), collated
 // `batch_size` at a time, keeping only the rows whose label is not -1: in the

@@ -26,9 +26,9 @@ struct Features {
 
 // The encoder's output for clean (uncorrupted) samples, mean-pooled over each
 // sample's real (non-padding) units: values [S, dim], on the device of the
-// model's parameters. The samples are dataset indices 0 .. min(size,
-// max_samples) - 1, collated batch_size at a time; those labelled -1 are
-// dropped. The encoder sees each batch's own units at positions 0 .. N-1, cut
+// model's parameters. The samples are evaluation_samples(data, max_samples)
+// (labelled_batches.h: all of them, or a fixed uniform subset), collated
+// batch_size at a time; those labelled -1 are dropped. The encoder sees each batch's own units at positions 0 .. N-1, cut
 // to the first rows-of-the-position-table units when the grid is longer (T5's
 // raw chunks are longer than its encoder inputs). Runs without gradients in
 // eval mode; the model's training mode is restored afterwards.
