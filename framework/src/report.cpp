@@ -279,6 +279,12 @@ Axis axis_for(double low, double high, double minimum_tick) {
 const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
+// 10^exponent as the axis shows it: "1e12", "3e12" (10^12.5 rounded).
+std::string power_of_ten_text(double exponent) {
+  const double decade = std::floor(exponent + 1e-9);
+  return fmt::format("{:.0f}e{:.0f}", std::pow(10.0, exponent - decade), decade);
+}
+
 // A protocol's accuracy against training FLOPs (log scale), one point per run
 // with its interval as an error bar, its random-init encoder as a hollow
 // marker at the same cost, and the majority class as a dashed line.
@@ -323,8 +329,8 @@ std::string flops_plot(const std::string& modality, const std::string& protocol,
     svg += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>"
         "<line x1=\"{0:.1f}\" y1=\"{2}\" x2=\"{0:.1f}\" y2=\"{3}\" stroke=\"#333\"/>"
-        "<text x=\"{0:.1f}\" y=\"{4}\" text-anchor=\"middle\">1e{5}</text>\n",
-        px, top, bottom, bottom + 5, bottom + 18, x.label(t));
+        "<text x=\"{0:.1f}\" y=\"{4}\" text-anchor=\"middle\">{5}</text>\n",
+        px, top, bottom, bottom + 5, bottom + 18, power_of_ten_text(t));
   }
   for (double t : y.ticks()) {
     const double py = y.position(t, bottom, top);
@@ -374,8 +380,10 @@ std::string flops_plot(const std::string& modality, const std::string& protocol,
         right + 36, ly + 4, html_escaped(p.run->first().name));
   }
   const double ly = top + 10 + 18 * static_cast<double>(points.size());
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">hollow: random-init; dashed: majority</text>\n",
-                     right + 10, ly + 4);
+  svg += fmt::format(
+      "<text x=\"{0}\" y=\"{1}\" fill=\"#555\">hollow: random-init</text>"
+      "<text x=\"{0}\" y=\"{2}\" fill=\"#555\">dashed: majority class</text>\n",
+      right + 18, ly + 4, ly + 22);
   return svg + "</svg>\n";
 }
 
