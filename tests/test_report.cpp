@@ -270,6 +270,21 @@ TEST_CASE("verdicts name a winner only beyond noise, and each run against its ra
   CHECK(lines[1].find("not beyond its random-init encoder: image-simmim +0.0 [") != std::string::npos);
   CHECK(lines[1].find("leads") == std::string::npos);
 
+  // A noisy run level with the best, and a steadier one the best leads beyond
+  // noise although its mean is higher than the noisy one's: the sentence
+  // says only what the intervals support.
+  std::vector<RunResult> mixed;
+  const double a[] = {0.60, 0.61, 0.62}, b[] = {0.30, 0.55, 0.80}, c[] = {0.57, 0.58, 0.59};
+  for (int64_t seed = 1; seed <= 3; ++seed) {
+    const auto k = static_cast<std::size_t>(seed - 1);
+    mixed.push_back(make_run("a", "audio", "patch_mask", a[k], 0.5, 0.4, seed));
+    mixed.push_back(make_run("b", "audio", "patch_mask", b[k], 0.5, 0.4, seed));
+    mixed.push_back(make_run("c", "audio", "patch_mask", c[k], 0.5, 0.4, seed));
+  }
+  const auto mixed_verdict = cloze::verdicts(mixed, kLinear);
+  CHECK(mixed_verdict.rfind("audio, linear probe: a 61.0% and b 55.0% are level within noise (a against b: ", 0) == 0);
+  CHECK(mixed_verdict.find("; a leads c 58.0% beyond noise;") != std::string::npos);
+
   // One seed each: two runs 1 point apart on 400 samples, right on different
   // samples, are level by the paired bootstrap.
   std::vector<RunResult> close = {make_run("a", "audio", "patch_mask", 0.60, 0.50, 0.40),

@@ -175,25 +175,28 @@ std::string verdict(const std::string& modality, const std::string& protocol, co
   if (ranked.size() == 1) {
     sentence += label(best) + ", the only run";
   } else {
+    // Level: the runs whose difference to the best includes 0; behind: the
+    // runs the best leads beyond noise. Nothing is said of the order within
+    // either group, nor between a level run and one behind.
     std::vector<std::string> level{label(best)}, behind;
-    std::optional<Difference> widest_tie;
+    const Ranked* lowest_level = nullptr;
     for (std::size_t i = 1; i < ranked.size(); ++i) {
-      const Difference d = common_difference(best, ranked[i]);
-      if (d.separated()) {
+      if (common_difference(best, ranked[i]).separated()) {
         behind.push_back(label(ranked[i]));
       } else {
         level.push_back(label(ranked[i]));
-        widest_tie = d;  // the last tie is the lowest-scoring one: the widest gap that is still noise
+        lowest_level = &ranked[i];
       }
     }
-    if (level.size() == 1) {
+    if (lowest_level == nullptr) {
       const Difference lead = common_difference(best, ranked[1]);
       sentence += fmt::format("{} leads, {} over the runner-up {} ({}), beyond noise", label(best), points(lead),
                               label(ranked[1]), lead.method);
     } else {
-      sentence += fmt::format("{} are level within noise (the widest gap, {}, {}, includes 0)", joined(level),
-                              points(*widest_tie), widest_tie->method);
-      if (!behind.empty()) sentence += "; " + joined(behind) + " trail them beyond noise";
+      const Difference gap = common_difference(best, *lowest_level);
+      sentence += fmt::format("{} are level within noise ({} against {}: {}, {}, includes 0)", joined(level),
+                              best.run->first().name, lowest_level->run->first().name, points(gap), gap.method);
+      if (!behind.empty()) sentence += "; " + best.run->first().name + " leads " + joined(behind) + " beyond noise";
     }
   }
   // Each run against the same architecture at its initialisation.
