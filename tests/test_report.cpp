@@ -235,7 +235,10 @@ TEST_CASE("results_table: pretraining, each protocol with intervals, and the tas
   const auto mlm = cells_of(linear[2]);
   CHECK(mlm[2] == "3");
   CHECK(mlm[3] == "42.0% ± 1.0 [39.5, 44.5]");
-  CHECK(mlm[4] == "30.0% ± 0.0 [30.0, 30.0]");
+  // The same outcomes on every seed (as the raw inputs have): a bootstrap over
+  // the 400 samples, sd sqrt(0.3 * 0.7 / 400) = 2.3 points, not a zero-width t.
+  CHECK(mlm[4].rfind("30.0% ± 2.", 0) == 0);
+  CHECK(mlm[6].rfind("35.0% ± 2.", 0) == 0);
   CHECK(mlm[5] == "+12.0 [+9.5, +14.5]");
   // One seed: a bootstrap interval over the 400 eval samples, about +-3.9 points at 80%.
   const auto mae = cells_of(linear[3]);

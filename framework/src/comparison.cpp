@@ -100,7 +100,11 @@ std::vector<const Score*> scores_of(const RunSeeds& run, const std::string& prot
 
 Estimate estimate(const std::vector<const Score*>& scores) {
   if (scores.empty()) throw Error("comparison: no score to estimate");
-  if (scores.size() == 1) return bootstrap_estimate(scores[0]->correct);
+  // One seed, or outcomes the seed does not change (the raw inputs): the only
+  // noise left is that of the eval samples.
+  const bool seed_free = std::all_of(scores.begin(), scores.end(),
+                                     [&](const Score* score) { return score->correct == scores[0]->correct; });
+  if (seed_free) return bootstrap_estimate(scores[0]->correct);
   std::vector<double> accuracies;
   for (const auto* score : scores) accuracies.push_back(score->accuracy);
   return seed_estimate(accuracies);

@@ -90,7 +90,9 @@ enum class Encoder { trained, random_init, raw };
 std::vector<const Score*> scores_of(const RunSeeds& run, const std::string& protocol, Encoder encoder);
 
 // Mean over seeds with a t interval (2 or more seeds), or the one seed's
-// accuracy with a bootstrap interval over its eval samples. Throws
+// accuracy with a bootstrap interval over its eval samples; the same
+// bootstrap when every seed has the same outcomes (the raw inputs do not
+// depend on the seed), rather than a t interval of zero width. Throws
 // cloze::Error when `scores` is empty.
 Estimate estimate(const std::vector<const Score*>& scores);
 
