@@ -138,7 +138,6 @@ Difference difference(const std::vector<const Score*>& a, const std::vector<cons
 
 namespace {
 
-std::string percent(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
 
 std::string points(const Difference& d) { return difference_text(d) + " points"; }
 
@@ -172,7 +171,7 @@ std::string verdict(const std::string& modality, const std::string& protocol, co
   }
   if (ranked.empty()) return "";
   std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.score.mean > b.score.mean; });
-  const auto label = [](const Ranked& r) { return r.run->first().name + " " + percent(r.score.mean); };
+  const auto label = [](const Ranked& r) { return r.run->first().name + " " + percent_text(r.score.mean); };
 
   std::string sentence = modality + ", " + protocol_title(protocol) + ": ";
   const Ranked& best = ranked[0];
@@ -224,6 +223,8 @@ std::string protocol_title(const std::string& protocol) {
   if (protocol == "finetune") return "fine-tuning";
   return protocol;
 }
+
+std::string percent_text(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
 
 std::string difference_text(const Difference& d) {
   // Points with one decimal; a difference that rounds to zero prints +0.0, never -0.0.

@@ -76,16 +76,17 @@ void evaluate_encoder(const Experiment& experiment, const Pipeline& pipeline, co
     raw_train = raw_features(train, pipeline.units(), options.train_samples, kFeatureBatch);
     raw_eval = raw_features(eval, pipeline.units(), options.eval_samples, kFeatureBatch);
   }
+  // The frozen-feature protocols score the three encoders alike.
+  const auto on_features = [&](const auto& probe) {
+    return ProtocolScores{score_of(probe(trained_train, trained_eval)), score_of(probe(initial_train, initial_eval)),
+                          score_of(probe(raw_train, raw_eval))};
+  };
   for (const auto& protocol : options.protocols) {
     ProtocolScores scores;
     if (protocol == "linear") {
-      scores.trained = score_of(linear_probe(trained_train, trained_eval));
-      scores.random_init = score_of(linear_probe(initial_train, initial_eval));
-      scores.raw = score_of(linear_probe(raw_train, raw_eval));
+      scores = on_features([](const Features& fit, const Features& scored) { return linear_probe(fit, scored); });
     } else if (protocol == "knn") {
-      scores.trained = score_of(knn_probe(trained_train, trained_eval, options.knn));
-      scores.random_init = score_of(knn_probe(initial_train, initial_eval, options.knn));
-      scores.raw = score_of(knn_probe(raw_train, raw_eval, options.knn));
+      scores = on_features([&](const Features& fit, const Features& scored) { return knn_probe(fit, scored, options.knn); });
     } else if (protocol == "finetune") {
       FinetuneOptions finetune = options.finetune;
       finetune.seed = static_cast<uint64_t>(experiment.section("run").integer("seed"));

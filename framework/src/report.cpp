@@ -37,7 +37,6 @@ std::string grouped(int64_t n) {  // 1234567 -> "1,234,567"
 std::string rounded(double value) { return std::isfinite(value) ? grouped(std::llround(value)) : fmt::format("{}", value); }
 
 std::string loss_text(double loss) { return fmt::format("{:.4g}", loss); }
-std::string percent(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
 
 std::string duration_text(double seconds) {  // "42 s", "1 min 23 s", "2 h 5 min 0 s"
   const int64_t total = std::isfinite(seconds) ? std::llround(seconds) : 0;
@@ -148,7 +147,7 @@ std::string flops_text(double flops) {  // "12.3 TFLOP"
 std::string quality_text(const RunSeeds& run) {  // masked accuracy / PSNR, mean over seeds
   const RunResult& first = run.first();
   std::vector<std::string> parts;
-  if (first.masked_accuracy) parts.push_back(percent(mean_over(run, [](const RunResult& r) { return r.masked_accuracy.value_or(0); })));
+  if (first.masked_accuracy) parts.push_back(percent_text(mean_over(run, [](const RunResult& r) { return r.masked_accuracy.value_or(0); })));
   if (first.psnr) parts.push_back(fmt::format("{:.1f} dB", mean_over(run, [](const RunResult& r) { return r.psnr.value_or(0); })));
   if (parts.empty()) return kMissing;
   return parts.size() == 1 ? parts[0] : parts[0] + ", " + parts[1];
@@ -169,7 +168,7 @@ Table pretraining_table(const std::vector<RunSeeds>& runs) {
         {or_missing(first.name), or_missing(first.modality), or_missing(first.objective), or_missing(first.mode),
          or_missing(first.parameters), std::to_string(run.seeds.size()), grouped(first.steps),
          loss_text(mean_over(run, [](const RunResult& r) { return r.final_loss; })), quality_text(run),
-         first.unigram_accuracy ? percent(mean_over(run, [](const RunResult& r) { return r.unigram_accuracy.value_or(0); }))
+         first.unigram_accuracy ? percent_text(mean_over(run, [](const RunResult& r) { return r.unigram_accuracy.value_or(0); }))
                                 : kMissing,
          flops_text(mean_over(run, [](const RunResult& r) { return r.train_flops; })),
          rounded(mean_over(run, [](const RunResult& r) { return r.units_per_s; })),
@@ -179,7 +178,7 @@ Table pretraining_table(const std::vector<RunSeeds>& runs) {
 }
 
 std::string estimate_text(const Estimate& e) {  // "81.2% ± 0.4 [80.2, 82.2]"
-  if (!std::isfinite(e.interval.low)) return percent(e.mean);
+  if (!std::isfinite(e.interval.low)) return percent_text(e.mean);
   return fmt::format("{:.1f}% ± {:.1f} [{:.1f}, {:.1f}]", 100 * e.mean, 100 * e.std, 100 * e.interval.low,
                      100 * e.interval.high);
 }
@@ -212,7 +211,7 @@ Table task_table(const std::vector<RunSeeds>& runs) {
     int64_t samples = 0;
     for (const auto& [name, scores] : first.protocols) samples = static_cast<int64_t>(scores.trained.correct.size());
     table.rows.push_back({first.modality, std::to_string(first.classes), grouped(samples),
-                          percent(first.majority_accuracy)});
+                          percent_text(first.majority_accuracy)});
   }
   return table;
 }
@@ -351,7 +350,7 @@ std::string flops_plot(const std::string& modality, const std::string& protocol,
   svg += fmt::format(
       "<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#888\" stroke-dasharray=\"6 4\">"
       "<title>majority class {}</title></line>\n",
-      left, majority_y, right, majority_y, percent(majority));
+      left, majority_y, right, majority_y, percent_text(majority));
 
   for (std::size_t i = 0; i < points.size(); ++i) {
     const Point& p = points[i];

@@ -105,6 +105,9 @@ Difference difference(const std::vector<const Score*>& a, const std::vector<cons
 // "linear probe", "kNN (k = 20)", "fine-tuning": how tables and plots name a protocol.
 std::string protocol_title(const std::string& protocol);
 
+// An accuracy as the report prints it: 0.423 -> "42.3%".
+std::string percent_text(double fraction);
+
 // A difference in points: "+3.2 [+2.1, +4.3]", the mean and its interval.
 std::string difference_text(const Difference& d);
 
