@@ -64,8 +64,12 @@ void evaluate_encoder(const Experiment& experiment, const Pipeline& pipeline, co
   };
   DenoisingModel trained = trained_model(experiment, pipeline, weights);
   DenoisingModel initial = initial_model(experiment, pipeline);
-  const auto [trained_train, trained_eval] = features(trained);
-  const auto [initial_train, initial_eval] = features(initial);
+  // References, not structured bindings: a C++17 lambda (on clang) cannot capture those.
+  const auto trained_features = features(trained), initial_features = features(initial);
+  const Features& trained_train = trained_features.first;
+  const Features& trained_eval = trained_features.second;
+  const Features& initial_train = initial_features.first;
+  const Features& initial_eval = initial_features.second;
   into.classes = 1 + std::max(trained_train.labels.max().item<int64_t>(), trained_eval.labels.max().item<int64_t>());
   into.majority_accuracy = majority_accuracy(trained_train.labels, trained_eval.labels, into.classes);
 
