@@ -3,8 +3,8 @@
 # Warnings are errors for our own code; LibTorch and the other libraries come
 # from system include paths and are not checked.
 function(cloze_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror
-                         -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter
+                         $<$<BOOL:${CLOZE_WERROR}>:-Werror>)
   # The automatic <target>_EXPORTS definition would differ between targets and
   # invalidate the shared precompiled header.
   set_target_properties(${target} PROPERTIES DEFINE_SYMBOL "")

@@ -7,6 +7,7 @@
 #endif
 
 #include <ATen/ops/scalar_tensor.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -17,7 +18,16 @@ namespace cloze {
 
 namespace {
 
-c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, const World& world,
+// LibTorch 2.x split process groups into a front and per-device backends;
+// ProcessGroupGloo and ProcessGroupNCCL became backends, which alone are all
+// one device's collectives need.
+#if TORCH_VERSION_MAJOR >= 2
+using DeviceGroup = c10d::Backend;
+#else
+using DeviceGroup = c10d::ProcessGroup;
+#endif
+
+c10::intrusive_ptr<DeviceGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, const World& world,
                                                   std::chrono::milliseconds timeout) {
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   // As torch.distributed: GLOO_SOCKET_IFNAME picks the interface; otherwise
@@ -29,7 +39,7 @@ c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d:
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.size, options);
 }
 
-c10::intrusive_ptr<c10d::ProcessGroup> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, const World& world,
+c10::intrusive_ptr<DeviceGroup> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, const World& world,
                                                   std::chrono::milliseconds timeout) {
 #ifdef USE_C10D_NCCL
   auto options = c10d::ProcessGroupNCCL::Options::create();
@@ -55,7 +65,7 @@ class PendingWork final : public Collectives::Pending {
 
 struct Collectives::Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> process_group;
+  c10::intrusive_ptr<DeviceGroup> process_group;
 };
 
 Collectives::Collectives(const World& world, const c10::Device& device, double timeout_s)

@@ -2,7 +2,9 @@
 
 #include <ATen/Functions.h>
 #include <opencv2/core.hpp>
+#if CLOZE_IMAGE_CODECS
 #include <opencv2/imgcodecs.hpp>
+#endif
 #include <opencv2/imgproc.hpp>
 
 #include <limits>
@@ -69,6 +71,7 @@ void write_patch_picture(const Batch& batch, const Corrupted& corrupted, const C
   }
   cv::Mat picture;
   cv::hconcat(spaced, picture);
+#if CLOZE_IMAGE_CODECS
   bool written = false;
   try {
     written = cv::imwrite(path.string(), picture);
@@ -76,6 +79,10 @@ void write_patch_picture(const Batch& batch, const Corrupted& corrupted, const C
     throw Error("preview picture: cannot write " + path.string() + ": " + e.what());
   }
   if (!written) throw Error("preview picture: cannot write " + path.string());
+#else
+  throw Error("preview picture: cannot write " + path.string() +
+              ": this build of cloze has no image codecs (configure with -DCLOZE_IMAGE_CODECS=ON)");
+#endif
 }
 
 }  // namespace cloze

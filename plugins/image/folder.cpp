@@ -2,7 +2,9 @@
 
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
+#if CLOZE_IMAGE_CODECS
 #include <opencv2/imgcodecs.hpp>
+#endif
 
 #include <cstdint>
 #include <string>
@@ -15,6 +17,8 @@
 namespace cloze::image {
 
 namespace fs = std::filesystem;
+
+#if CLOZE_IMAGE_CODECS
 
 namespace {
 
@@ -76,5 +80,15 @@ LabelledImages read_image_folder(const fs::path& folder, const DecodeOptions& op
                 " eval pictures could be decoded");
   return data;
 }
+
+#else
+
+LabelledImages read_image_folder(const fs::path& folder, const DecodeOptions&, double, BadSamples&) {
+  throw Error("image folder " + folder.string() +
+              ": this build of cloze reads IDX files only; PNG and JPEG need OpenCV's imgcodecs "
+              "(configure with -DCLOZE_IMAGE_CODECS=ON)");
+}
+
+#endif
 
 }  // namespace cloze::image
