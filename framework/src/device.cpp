@@ -9,7 +9,13 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <array>
 #include <thread>
+
+#ifdef CLOZE_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 
 #include "cloze/error.h"
 
@@ -32,24 +38,37 @@ c10::Device resolve_device(const std::string& name) {
 
 namespace {
 
-at::Tensor moved(const at::Tensor& tensor, const c10::Device& device) {
-  if (!tensor.defined() || tensor.device() == device) return tensor;
-  return (device.is_cuda() ? tensor.pin_memory() : tensor).to(device, /*non_blocking=*/true);
+// Every tensor of a batch, so that each pass over them names them once.
+std::array<at::Tensor*, 9> tensors_of(Corrupted& c) {
+  return {&c.input,  &c.input_positions, &c.input_padding,  &c.target, &c.loss_mask,
+          &c.decoder_input, &c.input_masked, &c.target_padding, &c.entry};
+}
+
+// A padding mask that masks nothing still costs the fused attention kernels
+// their fastest path (flash attention takes no mask), so on the way to a GPU
+// it is dropped: the model reads an undefined padding as "all real". It is
+// looked at on the host, before the copy, where that costs no synchronisation.
+void drop_empty_padding(at::Tensor& padding) {
+  if (padding.defined() && padding.device().is_cpu() && !padding.any().item<bool>()) padding = at::Tensor();
 }
 
 }  // namespace
 
-Corrupted to_device(const Corrupted& c, const c10::Device& device) {
+Corrupted pinned(const Corrupted& c) {
   Corrupted out = c;
-  out.input = moved(c.input, device);
-  out.input_positions = moved(c.input_positions, device);
-  out.input_padding = moved(c.input_padding, device);
-  out.target = moved(c.target, device);
-  out.loss_mask = moved(c.loss_mask, device);
-  out.decoder_input = moved(c.decoder_input, device);
-  out.input_masked = moved(c.input_masked, device);
-  out.target_padding = moved(c.target_padding, device);
-  out.entry = moved(c.entry, device);
+  for (at::Tensor* tensor : tensors_of(out))
+    if (tensor->defined() && tensor->device().is_cpu() && !tensor->is_pinned()) *tensor = tensor->pin_memory();
+  return out;
+}
+
+Corrupted to_device(const Corrupted& c, const c10::Device& device) {
+  Corrupted out = device.is_cuda() ? pinned(c) : c;
+  if (device.is_cuda()) {
+    drop_empty_padding(out.input_padding);
+    drop_empty_padding(out.target_padding);
+  }
+  for (at::Tensor* tensor : tensors_of(out))
+    if (tensor->defined() && tensor->device() != device) *tensor = tensor->to(device, /*non_blocking=*/true);
   return out;
 }
 
@@ -64,6 +83,33 @@ int set_threads(int64_t requested, int sharing) {
   at::set_num_threads(std::max(threads, 1));
   return at::get_num_threads();
 }
+
+void synchronize(const c10::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+}
+
+#ifdef CLOZE_CUDA
+namespace {
+
+c10::DeviceIndex index_of(const c10::Device& device) {
+  return device.has_index() ? device.index() : c10::cuda::current_device();
+}
+
+}  // namespace
+
+int64_t peak_memory_bytes(const c10::Device& device) {
+  if (!device.is_cuda()) return 0;
+  // Element 0 of each statistic is the aggregate over the allocator's pools.
+  return c10::cuda::CUDACachingAllocator::getDeviceStats(index_of(device)).allocated_bytes[0].peak;
+}
+
+void reset_peak_memory(const c10::Device& device) {
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(index_of(device));
+}
+#else
+int64_t peak_memory_bytes(const c10::Device&) { return 0; }
+void reset_peak_memory(const c10::Device&) {}
+#endif
 
 AutocastGuard::AutocastGuard(const c10::Device& device, bool enabled) : active_(enabled && device.is_cuda()) {
   if (!active_) return;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "cloze/device.h"
 #include "cloze/error.h"
 #include "cloze/rng.h"
 
@@ -98,6 +99,7 @@ struct Loader::State {
     out.batch = dataset->collate(indices(k));
     out.batch.epoch = k / batches_per_epoch;
     out.corrupted = corruption->corrupt(out.batch, seed);
+    if (options.pin_memory) out.corrupted = pinned(out.corrupted);
     return out;
   }
 

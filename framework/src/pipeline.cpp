@@ -45,9 +45,11 @@ Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
   eval_ = modality_->dataset(Split::eval);
 }
 
-std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch, Shard shard) const {
+std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch, Shard shard,
+                                         bool pin_memory) const {
   LoaderOptions options = LoaderOptions::from(loader_params_, batch_size);
   options.shard = shard;
+  options.pin_memory = pin_memory;
   if (split == Split::eval) options.shuffle = false;
   return std::make_unique<Loader>(split == Split::train ? train_ : eval_, corruption_, seed_, options, first_batch);
 }

@@ -99,6 +99,7 @@ TrainStep::TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitS
       device_(device),
       bf16_(bf16),
       collectives_(collectives) {
+  if (FusedAdamW::available(device_)) fused_ = std::make_unique<FusedAdamW>(optimizer_);
   if (collectives_ == nullptr) return;
   std::vector<at::Tensor> trained;
   for (const auto& parameter : model_->parameters())
@@ -140,9 +141,13 @@ StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micr
     result.losses.push_back(std::move(loss));
   }
   if (gradient_sync_) gradient_sync_->finish();
-  const double norm = grad_clip_ > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), grad_clip_) : 0.0;
+  double norm = 0.0;
+  if (grad_clip_ > 0)
+    norm = fused_ ? fused_->clip_grad_norm(grad_clip_) : torch::nn::utils::clip_grad_norm_(model_->parameters(), grad_clip_);
   result.applied = std::isfinite(norm) && std::isfinite(total.item<double>());
-  if (result.applied)
+  if (result.applied && fused_)
+    fused_->step();
+  else if (result.applied)
     optimizer_.step();
   else
     for (auto& parameter : model_->parameters()) parameter.mutable_grad().reset();

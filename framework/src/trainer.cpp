@@ -248,7 +248,8 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
   };
   if (checkpoint.empty()) run_eval(0);
 
-  auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch, {world.rank, world.size});
+  auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch, {world.rank, world.size},
+                                /*pin_memory=*/device.is_cuda());
   int64_t saved_step = checkpoint.empty() ? -1 : state.step;  // the step the newest checkpoint holds
   double pending_flops = 0;  // this rank's since the last settle_flops()
   // Adds every rank's pending FLOPs to the state. Called by all ranks at the

@@ -34,6 +34,10 @@ struct LoaderOptions {
   int64_t workers = 0;   // threads that collate and corrupt; 0 = on the caller's thread, in next()
   int64_t prefetch = 0;  // batches made ahead of the one next() returns, at most
   bool shuffle = true;
+  // Page-locks each corrupted batch in the worker that made it, so that the
+  // trainer's copy to a GPU is a non-blocking DMA rather than a memcpy on its
+  // own thread first (PyTorch's DataLoader(pin_memory=True)). CUDA only.
+  bool pin_memory = false;
   static LoaderOptions from(const Params& loader, int64_t batch_size);  // validates, naming the key
 };
 

@@ -39,9 +39,11 @@ class Pipeline {
   const BadSamples& bad_samples() const { return *bad_samples_; }
 
   // A loader over `split` starting at batch `first_batch` of its stream,
-  // making `shard` of each batch of `batch_size`. The eval split is never
-  // shuffled, so its first batches are the same each time.
-  std::unique_ptr<Loader> loader(Split split, int64_t batch_size, int64_t first_batch = 0, Shard shard = {}) const;
+  // making `shard` of each batch of `batch_size`, page-locked for a GPU with
+  // `pin_memory`. The eval split is never shuffled, so its first batches are
+  // the same each time.
+  std::unique_ptr<Loader> loader(Split split, int64_t batch_size, int64_t first_batch = 0, Shard shard = {},
+                                 bool pin_memory = false) const;
 
   const Dataset& dataset(Split split) const { return split == Split::train ? *train_ : *eval_; }
   int64_t samples(Split split) const { return dataset(split).size(); }
