@@ -7,7 +7,15 @@
 // --save-data writes, and reads the peak memory of the process.
 //
 //   cloze_bench_step CONFIG [section.key=value ...] [--steps 10] [--warmup 3]
-//                    [--threads 0] [--batches 4] [--save-data FILE] [--profile TRACE.json]
+//                    [--threads 0] [--batches 4] [--device cpu|cuda] [--save-data FILE]
+//                    [--profile TRACE.json]
+//
+// On CUDA (bf16 as [run] bf16 says) the step gets its batches as `cloze
+// train` does, corrupted and page-locked ahead by loader threads ([loader]
+// settings), here from the raw batches drawn up front so that making the data
+// stays out of the time, as the reference's pool of batches does. It also
+// reports the allocator's peak memory over the timed steps; tools/bench/gpu
+// compares it against Hugging Face's models on the same GPU.
 #include <ATen/Functions.h>
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -17,12 +25,16 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cloze/device.h"
 #include "cloze/error.h"
+#include "cloze/flops.h"
+#include "cloze/loader.h"
 #include "cloze/pipeline.h"
 #include "cloze/safetensors.h"
 #include "cloze/train_step.h"
@@ -33,7 +45,7 @@ struct Setup {
   std::string config;
   std::vector<std::string> overrides;
   int64_t steps = 10, warmup = 3, threads = 0, batches = 4;
-  std::string save_data, profile;
+  std::string device = "cpu", save_data, profile;
 };
 
 // The units as the reference needs them to build the same model and corrupt
@@ -61,6 +73,37 @@ void save_raw_batches(const std::string& path, const std::vector<cloze::Batch>& 
                           {{"config", experiment.to_toml()}, {"units", units_json(pipeline.units(), pipeline.grid())}});
 }
 
+// The raw batches drawn up front as a dataset of their rows, for a Loader.
+class RawBatches final : public cloze::Dataset {
+ public:
+  explicit RawBatches(const std::vector<cloze::Batch>& raw) : grid_(raw.front().grid) {
+    std::vector<at::Tensor> units, padding;
+    for (const auto& batch : raw) {
+      units.push_back(batch.units);
+      padding.push_back(batch.padding);
+    }
+    units_ = at::cat(units);
+    padding_ = at::cat(padding);
+  }
+
+  int64_t size() const override { return units_.size(0); }
+
+  cloze::Batch collate(const std::vector<int64_t>& indices) const override {
+    const at::Tensor rows = at::tensor(at::ArrayRef<int64_t>(indices));
+    cloze::Batch batch;
+    batch.units = units_.index_select(0, rows);
+    batch.padding = padding_.index_select(0, rows);
+    batch.labels = at::full({rows.size(0)}, -1, at::kLong);
+    batch.grid = grid_;
+    batch.sample_ids = indices;
+    return batch;
+  }
+
+ private:
+  at::Tensor units_, padding_;
+  cloze::Grid grid_;
+};
+
 int64_t count_parameters(cloze::DenoisingModel& model, bool trainable_only) {
   int64_t count = 0;
   for (const auto& parameter : model->parameters())
@@ -86,31 +129,57 @@ int run(const Setup& setup) {
   }
   if (!setup.save_data.empty()) save_raw_batches(setup.save_data, raw, experiment, pipeline);
 
+  const c10::Device device = cloze::resolve_device(setup.device);
+  const bool bf16 = experiment.section("run").boolean("bf16");
   cloze::DenoisingModel model = cloze::build_model(experiment, pipeline);
+  model->to(device);
   auto optimizer = cloze::make_optimizer(model, options);
-  cloze::TrainStep step(model, *optimizer, pipeline.units(), options, c10::Device(c10::kCPU), /*bf16=*/false);
+  cloze::TrainStep step(model, *optimizer, pipeline.units(), options, device, bf16);
   const auto corruption = pipeline.corruption();
 
-  // The raw batches in turn, each corrupted afresh with the next seed.
-  int64_t next = 0, step_units = 0;
-  const auto next_corrupted = [&] {
-    const cloze::Batch& batch = raw[static_cast<std::size_t>(next % setup.batches)];
+  int64_t step_units = 0;
+  double step_flops = 0;
+  const auto counted = [&](const cloze::Batch& batch, cloze::Corrupted corrupted) {
     step_units += batch.padding.numel() - batch.padding.sum().item<int64_t>();
-    const auto seed = static_cast<uint64_t>(next++);
-    return corruption->corrupt(batch, seed);
+    step_flops += cloze::training_flops(model->options(), pipeline.units(), corrupted);
+    return corrupted;
   };
+  std::function<cloze::Corrupted()> next_corrupted;
+  std::unique_ptr<cloze::Loader> loader;
+  if (device.is_cuda()) {
+    cloze::LoaderOptions loading = cloze::LoaderOptions::from(experiment.section("loader"), options.batch_size);
+    loading.pin_memory = true;
+    loader = std::make_unique<cloze::Loader>(std::make_shared<RawBatches>(raw), corruption, pipeline.seed(), loading);
+    next_corrupted = [&] {
+      cloze::LoadedBatch item = loader->next();
+      return counted(item.batch, std::move(item.corrupted));
+    };
+  } else {
+    // The raw batches in turn, each corrupted afresh with the next seed, on
+    // this thread: the CPU reference corrupts inline too.
+    next_corrupted = [&, next = int64_t{0}]() mutable {
+      const cloze::Batch& batch = raw[static_cast<std::size_t>(next % setup.batches)];
+      const auto seed = static_cast<uint64_t>(next++);
+      return counted(batch, corruption->corrupt(batch, seed));
+    };
+  }
   int64_t units = 0;
-  double final_loss = 0;
+  double final_loss = 0, flops = 0;
   std::vector<double> seconds;
   for (int64_t i = 0; i < setup.warmup + setup.steps; ++i) {
+    if (i == setup.warmup) cloze::reset_peak_memory(device);
     const auto start = std::chrono::steady_clock::now();
     step_units = 0;
-    final_loss = step.run(options.lr, next_corrupted).losses.back().loss.item<double>();  // also waits for the step, were it asynchronous
+    step_flops = 0;
+    final_loss = step.run(options.lr, next_corrupted).losses.back().loss.item<double>();
+    cloze::synchronize(device);
     if (i >= setup.warmup) {
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       units = step_units;
+      flops = step_flops;
     }
   }
+  const int64_t peak_memory = cloze::peak_memory_bytes(device);
   if (!setup.profile.empty()) {
     // LibTorch's profiler over a few more steps, as a Chrome trace: where the time goes, op by op.
     torch::autograd::profiler::RecordProfile record(setup.profile);
@@ -124,9 +193,13 @@ int run(const Setup& setup) {
                               {"params", count_parameters(model, false)},
                               {"trainable", count_parameters(model, true)},
                               {"threads", threads},
+                              {"device", device.str()},
+                              {"bf16", bf16 && device.is_cuda()},
                               {"batch", first.units.size(0)},
                               {"length", first.units.size(1)},
                               {"units_per_step", units},
+                              {"flops_per_step", flops},
+                              {"peak_memory_bytes", peak_memory},
                               {"median_step_s", median},
                               {"min_step_s", seconds.front()},
                               {"units_per_s", static_cast<double>(units) / median},
@@ -146,6 +219,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", setup.steps, "timed steps")->check(CLI::PositiveNumber);
   app.add_option("--warmup", setup.warmup, "untimed steps first")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", setup.threads, "intra-op threads; 0 = the cores available, as training");
+  app.add_option("--device", setup.device, "cpu, cuda or auto");
   app.add_option("--batches", setup.batches, "raw batches drawn from the data and cycled")->check(CLI::PositiveNumber);
   app.add_option("--profile", setup.profile, "also profile 3 more steps into this Chrome trace (JSON)");
   app.add_option("--save-data", setup.save_data,
