@@ -59,13 +59,14 @@ class Unlabelled : public cloze::Dataset {
   Toy toy_;
 };
 
-// 4 epochs of 90 labelled train samples (6 steps each), a peak lr above the
-// default so that 24 steps suffice; dropout 0.1 stays on while training.
+// 24 steps of 16 over the 72 labelled train samples left after validation
+// takes its 18 (a fifth of 90), at one peak lr above the default candidates so
+// that 24 steps suffice; dropout 0.1 stays on while training.
 FinetuneOptions toy_options(uint64_t seed) {
   FinetuneOptions options;
-  options.epochs = 4;
+  options.steps = 24;
   options.batch_size = 16;
-  options.lr = 1e-3;
+  options.lrs = {1e-3};
   options.seed = seed;
   return options;
 }
@@ -81,9 +82,9 @@ TEST_CASE("fine-tuning a random encoder learns classes that show in the units", 
     // 120 and 60 samples, of which 90 and 45 are labelled (every fourth is not).
     const Toy train(kind, 120, 12), eval(kind, 60, 12, 0, 0, /*seed=*/1);
     const auto start = std::chrono::steady_clock::now();
-    // Continuous units are noisier (below) and take more steps: 20 epochs, 120 steps.
+    // Continuous units are noisier (below) and take more steps.
     FinetuneOptions options = toy_options(0);
-    if (kind == UnitKind::continuous) options.epochs = 20;
+    if (kind == UnitKind::continuous) options.steps = 120;
     const cloze::ProbeResult result = cloze::finetune(model, train, eval, 120, 60, options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     INFO((kind == UnitKind::discrete ? "discrete" : "continuous") << ": accuracy " << result.accuracy << " in "
@@ -95,8 +96,9 @@ TEST_CASE("fine-tuning a random encoder learns classes that show in the units", 
     // samples (measured: 0.89 for 4 model seeds; the linear probe on the same
     // random encoder's features, 0.91 to 0.93).
     CHECK(result.accuracy >= (kind == UnitKind::discrete ? 0.9 : 0.8));
-    CHECK(result.train_samples == 90);
+    CHECK(result.train_samples == 72);  // 90 labelled, 18 held out to choose the learning rate
     CHECK(result.eval_samples == 45);
+    CHECK(result.chosen_lr == 1e-3);
     CHECK(result.classes == 3);
     REQUIRE(result.correct.size() == 45);
     CHECK(mean(result.correct) == result.accuracy);
@@ -123,7 +125,7 @@ TEST_CASE("fine-tuning is a function of its seed, and restores eval mode", "[fin
     model->eval();
     at::manual_seed(global_seed);  // the global generators must not matter
     FinetuneOptions options = toy_options(seed);
-    options.epochs = 2;
+    options.steps = 8;
     const cloze::ProbeResult result = cloze::finetune(model, train, eval, 60, 40, options);
     CHECK_FALSE(model->is_training());  // restored
     return std::make_pair(result, snapshot(model));
@@ -138,6 +140,30 @@ TEST_CASE("fine-tuning is a function of its seed, and restores eval mode", "[fin
   CHECK_FALSE(same(first_model, third_model));
 }
 
+TEST_CASE("fine-tuning keeps the learning rate that validation prefers, and that candidate's weights",
+          "[finetune]") {
+  const Toy train(UnitKind::discrete, 120, 12), eval(UnitKind::discrete, 60, 12, 0, 0, /*seed=*/1);
+  const auto run = [&](std::vector<double> lrs) {
+    at::manual_seed(24);
+    cloze::DenoisingModel model = tiny_model(UnitKind::discrete, 12);
+    FinetuneOptions options = toy_options(3);
+    options.lrs = std::move(lrs);
+    const cloze::ProbeResult result = cloze::finetune(model, train, eval, 120, 60, options);
+    return std::make_pair(result, snapshot(model));
+  };
+  // 24 steps at 1e-7 leave the encoder and head where they started: chance on
+  // validation, against 1.0 at 1e-3 (see above).
+  const auto [chosen, chosen_model] = run({1e-7, 1e-3});
+  const auto [alone, alone_model] = run({1e-3});
+  CHECK(chosen.chosen_lr == 1e-3);
+  // Each candidate starts from the same weights, and the model ends with the
+  // chosen one's: the same result as fine-tuning at that rate alone.
+  CHECK(chosen.correct == alone.correct);
+  CHECK(same(chosen_model, alone_model));
+  const auto [tiny, tiny_model_weights] = run({1e-7});
+  CHECK(tiny.accuracy < chosen.accuracy - 0.3);
+}
+
 TEST_CASE("fine-tuning refuses empty splits and options out of range", "[finetune]") {
   at::manual_seed(23);
   cloze::DenoisingModel model = tiny_model(UnitKind::discrete, 12);
@@ -149,14 +175,20 @@ TEST_CASE("fine-tuning refuses empty splits and options out of range", "[finetun
   CHECK_THROWS_AS(cloze::finetune(model, data, data, 20, 0), cloze::Error);
   CHECK_THROWS_AS(cloze::finetune(model, Unlabelled(20), data, 20, 20), cloze::Error);
   CHECK_THROWS_AS(cloze::finetune(model, data, Unlabelled(20), 20, 20), cloze::Error);
+  // One labelled train sample cannot be split into fitting and validation.
+  CHECK_THROWS_WITH(cloze::finetune(model, Toy(UnitKind::discrete, 1, 12), data, 1, 20),
+                    Catch::Contains("too few to hold out"));
   const auto refused = [&](void (*change)(FinetuneOptions&)) {
     FinetuneOptions options;
     change(options);
     CHECK_THROWS_AS(cloze::finetune(model, data, data, 20, 20, options), cloze::Error);
   };
-  refused([](FinetuneOptions& o) { o.epochs = 0; });
+  refused([](FinetuneOptions& o) { o.steps = 0; });
   refused([](FinetuneOptions& o) { o.batch_size = 0; });
-  refused([](FinetuneOptions& o) { o.lr = 0; });
+  refused([](FinetuneOptions& o) { o.lrs = {}; });
+  refused([](FinetuneOptions& o) { o.lrs = {1e-3, 0}; });
+  refused([](FinetuneOptions& o) { o.validation_fraction = 0; });
+  refused([](FinetuneOptions& o) { o.validation_fraction = 1; });
   refused([](FinetuneOptions& o) { o.weight_decay = -0.1; });
   refused([](FinetuneOptions& o) { o.warmup_fraction = 1.5; });
   CHECK(model->is_training());

@@ -112,11 +112,11 @@ TEST_CASE("protocols, seeds and the fine-tuning budget, each refused naming its 
 
   const auto full = cloze::load_sweep(f.write(
       "[sweep]\ndir = \"runs/x\"\nprotocols = [\"finetune\", \"linear\", \"knn\", \"linear\"]\nseeds = 3\n"
-      "finetune_epochs = 4\nfinetune_lr = 1e-3\n" + runs));
+      "finetune_steps = 40\nfinetune_lrs = [1e-3, 5e-4]\n" + runs));
   CHECK(full.protocols == std::vector<std::string>{"linear", "knn", "finetune"});  // fixed order, each once
   CHECK(full.seeds == 3);
-  CHECK(full.finetune_epochs == 4);
-  CHECK(full.finetune_lr == 1e-3);
+  CHECK(full.finetune_steps == 40);
+  CHECK(full.finetune_lrs == std::vector<double>{1e-3, 5e-4});
   CHECK(cloze::seed_folder(full, full.runs[0], 3) == fs::path("runs/x/a/seed-3"));
 
   CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nprotocols = [\"knm\"]\n" + runs)),
@@ -125,6 +125,8 @@ TEST_CASE("protocols, seeds and the fine-tuning budget, each refused naming its 
                     Catch::Contains("sweep.toml:3") && Catch::Contains("at least one"));
   CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nseeds = 0\n" + runs)),
                     Catch::Contains("sweep.toml:3: 'sweep.seeds' must be a positive integer"));
-  CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nfinetune_lr = -1.0\n" + runs)),
-                    Catch::Contains("sweep.toml:3: 'sweep.finetune_lr' must be a positive number"));
+  CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nfinetune_lrs = [1e-3, -1.0]\n" + runs)),
+                    Catch::Contains("sweep.toml:3: 'sweep.finetune_lrs' must be a list of positive numbers"));
+  CHECK_THROWS_WITH(cloze::load_sweep(f.write("[sweep]\ndir = \"x\"\nfinetune_lrs = 3e-4\n" + runs)),
+                    Catch::Contains("sweep.toml:3: 'sweep.finetune_lrs' must be a list of positive numbers"));
 }

@@ -15,7 +15,7 @@ namespace {
 constexpr int64_t kFeatureBatch = 256;
 constexpr int64_t kUnigramBatches = 8;
 
-Score score_of(const ProbeResult& result) { return {result.accuracy, result.correct}; }
+Score score_of(const ProbeResult& result) { return {result.accuracy, result.correct, result.chosen_lr}; }
 
 // The model training started from: the run's seed, the same initialisation.
 DenoisingModel initial_model(const Experiment& experiment, const Pipeline& pipeline) {

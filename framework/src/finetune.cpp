@@ -28,9 +28,13 @@ void check(const FinetuneOptions& o) {
   const auto refuse = [](const std::string& key, const std::string& value, const std::string& allowed) {
     throw Error("finetune: " + key + " is " + value + ", " + allowed);
   };
-  if (o.epochs <= 0) refuse("epochs", std::to_string(o.epochs), "must be positive");
+  if (o.steps <= 0) refuse("steps", std::to_string(o.steps), "must be positive");
+  if (o.lrs.empty()) refuse("lrs", "empty", "must hold at least one learning rate");
+  for (const double lr : o.lrs)
+    if (!(lr > 0)) refuse("lrs", "holding " + std::to_string(lr), "every learning rate must be > 0");
+  if (!(o.validation_fraction > 0 && o.validation_fraction < 1))
+    refuse("validation_fraction", std::to_string(o.validation_fraction), "must be in (0, 1)");
   if (o.batch_size <= 0) refuse("batch_size", std::to_string(o.batch_size), "must be positive");
-  if (!(o.lr > 0)) refuse("lr", std::to_string(o.lr), "must be > 0");
   if (!(o.weight_decay >= 0)) refuse("weight_decay", std::to_string(o.weight_decay), "must be >= 0");
   if (!(o.warmup_fraction >= 0 && o.warmup_fraction <= 1))
     refuse("warmup_fraction", std::to_string(o.warmup_fraction), "must be in [0, 1]");
@@ -64,16 +68,96 @@ std::vector<int64_t> shuffled(std::vector<int64_t> indices, uint64_t seed, int64
 // AdamW over the encoder's parameters and the head: weight decay on matrices
 // and embeddings (dim >= 2), none on biases and norms, as the trainer groups them.
 std::unique_ptr<torch::optim::AdamW> make_adamw(DenoisingModel& model, const at::Tensor& head_weight,
-                                                const at::Tensor& head_bias, const FinetuneOptions& o) {
+                                                const at::Tensor& head_bias, double lr, double weight_decay) {
   std::vector<at::Tensor> decayed{head_weight}, not_decayed{head_bias};
   for (const auto& parameter : model->parameters())
     if (parameter.requires_grad()) (parameter.dim() >= 2 ? decayed : not_decayed).push_back(parameter);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(
-                                   torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay)));
+                                   torch::optim::AdamWOptions(lr).weight_decay(weight_decay)));
   groups.emplace_back(not_decayed,
-                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o.lr).weight_decay(0)));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o.lr));
+                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).weight_decay(0)));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
+}
+
+// The labelled train samples split into those fitted on and a held-out
+// validation share (at least one sample), drawn with a fixed key: the same
+// samples for every seed and every run, so their choices are made alike.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> held_out(std::vector<int64_t> indices, double fraction) {
+  const auto count = static_cast<int64_t>(indices.size());
+  const int64_t validation = std::max<int64_t>(1, std::llround(fraction * static_cast<double>(count)));
+  if (validation >= count)
+    throw Error("finetune: " + std::to_string(count) + " labelled train samples are too few to hold out " +
+                std::to_string(validation) + " for choosing the learning rate and fit on the rest");
+  SampleRng rng(0, RngStream::evaluation, 1, 0);
+  for (int64_t i = 0; i < validation; ++i)
+    std::swap(indices[static_cast<std::size_t>(i)],
+              indices[static_cast<std::size_t>(i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(count - i))))]);
+  std::vector<int64_t> held(indices.begin(), indices.begin() + validation), fit(indices.begin() + validation, indices.end());
+  std::sort(held.begin(), held.end());
+  std::sort(fit.begin(), fit.end());
+  return {std::move(fit), std::move(held)};
+}
+
+std::vector<at::Tensor> snapshot(DenoisingModel& model) {
+  std::vector<at::Tensor> copies;
+  for (const auto& parameter : model->parameters()) copies.push_back(parameter.detach().clone());
+  return copies;
+}
+
+void restore(DenoisingModel& model, const std::vector<at::Tensor>& copies) {
+  at::NoGradGuard no_grad;
+  const auto parameters = model->parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(copies[i]);
+}
+
+struct Head {
+  at::Tensor weight, bias;  // [C, dim], [C]
+};
+
+// The encoder and a fresh head trained end to end on `fit` for options.steps
+// steps at peak learning rate `lr`.
+Head train_candidate(DenoisingModel& model, PooledEncoder& encoder, const Dataset& train,
+                     const std::vector<int64_t>& fit, int64_t classes, double lr, const FinetuneOptions& options) {
+  // The head on the CPU from the seed, then moved, so it starts alike on every device.
+  at::Generator generator = at::detail::createCPUGenerator(options.seed);
+  Head head{at::empty({classes, encoder.dim()}).normal_(0, 0.02, generator).to(encoder.device()).requires_grad_(),
+            at::zeros({classes}, at::TensorOptions().device(encoder.device())).requires_grad_()};
+  const auto adamw = make_adamw(model, head.weight, head.bias, lr, options.weight_decay);
+  const auto warmup = static_cast<int64_t>(std::llround(options.warmup_fraction * static_cast<double>(options.steps)));
+  const LrSchedule schedule{lr, warmup, options.steps, "cosine", 0.0};
+
+  model->train();
+  at::AutoGradMode grad(true);
+  int64_t step = 0;
+  for (int64_t epoch = 0; step < options.steps; ++epoch) {
+    std::vector<int64_t> order = shuffled(fit, options.seed, epoch);
+    order.resize(std::min(order.size(), static_cast<std::size_t>((options.steps - step) * options.batch_size)));
+    for_each_labelled_batch(train, order, options.batch_size, "finetune", [&](const Batch& batch) {
+      torch::manual_seed(SampleRng(options.seed, RngStream::dropout, step, 0).next_u64());
+      for (auto& group : adamw->param_groups())
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(schedule.at(step));
+      adamw->zero_grad();
+      const at::Tensor logits = at::linear(encoder(batch), head.weight, head.bias);  // [B, C]
+      at::cross_entropy_loss(logits, batch.labels.to(encoder.device())).backward();
+      adamw->step();
+      ++step;
+    });
+  }
+  return head;
+}
+
+// Per-sample outcomes of classifying `indices` of `data` in eval mode.
+std::vector<uint8_t> classify(DenoisingModel& model, PooledEncoder& encoder, const Dataset& data,
+                              const std::vector<int64_t>& indices, const Head& head, int64_t batch_size) {
+  model->eval();
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> predicted, labels;
+  for_each_labelled_batch(data, indices, batch_size, "finetune", [&](const Batch& batch) {
+    predicted.push_back(at::linear(encoder(batch), head.weight, head.bias).argmax(1).to(at::kCPU));  // [B]
+    labels.push_back(batch.labels);
+  });
+  return outcomes(at::cat(predicted), at::cat(labels));
 }
 
 }  // namespace
@@ -84,49 +168,30 @@ ProbeResult finetune(DenoisingModel& model, const Dataset& train, const Dataset&
   PooledEncoder encoder(model, "finetune");
   const Labelled train_samples = labelled(train, max_train, options.batch_size, "train");
   const Labelled eval_samples = labelled(eval, max_eval, options.batch_size, "eval");
+  const auto [fit, validation] = held_out(train_samples.indices, options.validation_fraction);
   ProbeResult result;
-  result.train_samples = static_cast<int64_t>(train_samples.indices.size());
+  result.train_samples = static_cast<int64_t>(fit.size());
   result.eval_samples = static_cast<int64_t>(eval_samples.indices.size());
   result.classes = 1 + std::max(train_samples.largest_label, eval_samples.largest_label);
 
-  // The head on the CPU from the seed, then moved, so it starts alike on every device.
-  at::Generator generator = at::detail::createCPUGenerator(options.seed);
-  const at::Tensor weight =
-      at::empty({result.classes, encoder.dim()}).normal_(0, 0.02, generator).to(encoder.device()).requires_grad_();
-  const at::Tensor bias = at::zeros({result.classes}, at::TensorOptions().device(encoder.device())).requires_grad_();
-  const auto adamw = make_adamw(model, weight, bias, options);
-
-  const int64_t batches_per_epoch = (result.train_samples + options.batch_size - 1) / options.batch_size;
-  const int64_t steps = options.epochs * batches_per_epoch;
-  const auto warmup = static_cast<int64_t>(std::llround(options.warmup_fraction * static_cast<double>(steps)));
-  const LrSchedule schedule{options.lr, warmup, steps, "cosine", 0.0};
-
   const TrainingModeGuard mode(model);
-  model->train();
-  at::AutoGradMode grad(true);
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
-    const auto order = shuffled(train_samples.indices, options.seed, epoch);
-    for_each_labelled_batch(train, order, options.batch_size, "finetune", [&](const Batch& batch) {
-      torch::manual_seed(SampleRng(options.seed, RngStream::dropout, step, 0).next_u64());
-      for (auto& group : adamw->param_groups())
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(schedule.at(step));
-      adamw->zero_grad();
-      const at::Tensor logits = at::linear(encoder(batch), weight, bias);  // [B, C]
-      at::cross_entropy_loss(logits, batch.labels.to(encoder.device())).backward();
-      adamw->step();
-      ++step;
-    });
+  const std::vector<at::Tensor> start = snapshot(model);
+  std::vector<at::Tensor> best_weights;
+  Head best_head;
+  double best_score = -1;
+  for (const double lr : options.lrs) {
+    restore(model, start);
+    const Head head = train_candidate(model, encoder, train, fit, result.classes, lr, options);
+    const double score = mean_of(classify(model, encoder, train, validation, head, options.batch_size));
+    if (score > best_score || (score == best_score && lr < result.chosen_lr)) {
+      best_score = score;
+      best_weights = snapshot(model);
+      best_head = head;
+      result.chosen_lr = lr;
+    }
   }
-
-  model->eval();
-  at::NoGradGuard no_grad;
-  std::vector<at::Tensor> predicted, labels;
-  for_each_labelled_batch(eval, eval_samples.indices, options.batch_size, "finetune", [&](const Batch& batch) {
-    predicted.push_back(at::linear(encoder(batch), weight, bias).argmax(1).to(at::kCPU));  // [B]
-    labels.push_back(batch.labels);
-  });
-  result.correct = outcomes(at::cat(predicted), at::cat(labels));
+  restore(model, best_weights);
+  result.correct = classify(model, encoder, eval, eval_samples.indices, best_head, options.batch_size);
   result.accuracy = mean_of(result.correct);
   return result;
 }

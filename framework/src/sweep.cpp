@@ -123,8 +123,8 @@ Sweep load_sweep(const fs::path& path) {
   const toml::table* head = root["sweep"].as_table();
   if (!head) throw Error(source + ": needs a [sweep] section with at least 'dir'");
   check_keys(*head,
-             {"title", "dir", "overrides", "probe_train", "probe_eval", "protocols", "seeds", "finetune_epochs",
-              "finetune_lr"},
+             {"title", "dir", "overrides", "probe_train", "probe_eval", "protocols", "seeds", "finetune_steps",
+              "finetune_lrs"},
              source, "[sweep]");
 
   Sweep sweep;
@@ -135,11 +135,19 @@ Sweep load_sweep(const fs::path& path) {
   sweep.probe_train = count_at(*head, "probe_train", sweep.probe_train, source);
   sweep.probe_eval = count_at(*head, "probe_eval", sweep.probe_eval, source);
   sweep.seeds = count_at(*head, "seeds", sweep.seeds, source);
-  sweep.finetune_epochs = count_at(*head, "finetune_epochs", sweep.finetune_epochs, source);
-  if (const toml::node* rate = head->get("finetune_lr")) {
-    const std::optional<double> value = rate->value<double>();
-    if (!value || !(*value > 0)) throw Error(at(source, rate->source()) + ": 'sweep.finetune_lr' must be a positive number");
-    sweep.finetune_lr = *value;
+  sweep.finetune_steps = count_at(*head, "finetune_steps", sweep.finetune_steps, source);
+  if (const toml::node* rates = head->get("finetune_lrs")) {
+    const toml::array* list = rates->as_array();
+    const auto refuse = [&] {
+      throw Error(at(source, rates->source()) + ": 'sweep.finetune_lrs' must be a list of positive numbers");
+    };
+    if (!list || list->empty()) refuse();
+    sweep.finetune_lrs.clear();
+    for (const toml::node& rate : *list) {
+      const std::optional<double> value = rate.value<double>();
+      if (!value || !(*value > 0)) refuse();
+      sweep.finetune_lrs.push_back(*value);
+    }
   }
   if (head->get("protocols")) {
     const auto named = strings_at(*head, "protocols", source, "[sweep]");

@@ -3,7 +3,8 @@
 # protocols (linear probe, kNN, fine-tuning) writes each seed's result and a
 # report with intervals and a score-against-FLOPs plot; run again after an
 # interruption it trains only the seeds that did not finish, and raising
-# `seeds` trains only the new ones. `cloze probe` evaluates a finished run.
+# `seeds` trains only the new ones; --reevaluate re-scores finished seeds
+# without training. `cloze probe` evaluates a finished run.
 # Usage: compare_resume.sh CLOZE
 set -eu
 cloze=$1
@@ -19,7 +20,8 @@ probe_train = 40
 probe_eval = 20
 protocols = ["linear", "knn", "finetune"]
 seeds = $1
-finetune_epochs = 2
+finetune_steps = 12
+finetune_lrs = [1e-3, 3e-3]
 [[runs]]
 name = "mask"
 config = "tiny.toml"
@@ -38,6 +40,8 @@ for run in mask-rate=0.15 mask-rate=0.3; do
   done
 done
 grep -q '"flops"' sweep-runs/mask-rate=0.3/seed-1/metrics.jsonl
+# Fine-tuning records the learning rate its validation share chose, one of the two candidates.
+grep -Eq '"lr": ?(0\.001|0\.003)' sweep-runs/mask-rate=0.3/seed-1/result.json
 grep -q 'mask-rate=0.3' sweep-runs/report.md
 grep -q '### fine-tuning accuracy, mean ± std over seeds \[95% interval\]' sweep-runs/report.md
 grep -q 'paired t over 2 seeds' sweep-runs/report.md
@@ -58,6 +62,16 @@ write_sweep 3
 test "$(grep -c 'training into' third.txt)" -eq 2
 grep -q 'mask-rate=0.15 seed 3: training into' third.txt
 grep -q 't over 3 seeds\|paired t over 3 seeds' sweep-runs/report.md
+
+# Another fine-tuning budget re-scores the finished seeds without training
+# them again; what their training measured stays.
+wall_before=$(grep -o '"wall_seconds": [0-9.e+-]*' sweep-runs/mask-rate=0.3/seed-1/result.json)
+sed 's/^finetune_lrs = .*/finetune_lrs = [2e-3]/' sweep.toml > rescored.toml
+"$cloze" compare rescored.toml --reevaluate > rescored.txt 2>&1 || { cat rescored.txt; exit 1; }
+test "$(grep -c 'finished before, evaluated again' rescored.txt)" -eq 6
+test "$(grep -c 'training into' rescored.txt)" -eq 0
+grep -Eq '"lr": ?0\.002' sweep-runs/mask-rate=0.3/seed-1/result.json
+test "$(grep -o '"wall_seconds": [0-9.e+-]*' sweep-runs/mask-rate=0.3/seed-1/result.json)" = "$wall_before"
 
 # A finished run evaluated outside the sweep, with a bootstrap interval.
 "$cloze" probe sweep-runs/mask-rate=0.15/seed-1 --protocol knn --train 40 --eval 20 > probe.txt 2>&1 ||

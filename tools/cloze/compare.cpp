@@ -80,13 +80,16 @@ std::string outcomes_text(const std::vector<uint8_t>& correct) {  // "0110...": 
 }
 
 json to_json(const cloze::Score& score) {
-  return {{"accuracy", score.accuracy}, {"correct", outcomes_text(score.correct)}};
+  json out{{"accuracy", score.accuracy}, {"correct", outcomes_text(score.correct)}};
+  if (score.chosen_lr > 0) out["lr"] = score.chosen_lr;
+  return out;
 }
 
 cloze::Score score_from(const json& saved) {
   cloze::Score score;
   score.accuracy = saved.value("accuracy", 0.0);
   for (char c : saved.value("correct", std::string())) score.correct.push_back(c == '1' ? 1 : 0);
+  score.chosen_lr = saved.value("lr", 0.0);
   return score;
 }
 
@@ -164,8 +167,8 @@ cloze::EvaluationOptions evaluation_options(const cloze::Sweep& sweep) {
   options.protocols = sweep.protocols;
   options.train_samples = sweep.probe_train;
   options.eval_samples = sweep.probe_eval;
-  options.finetune.epochs = sweep.finetune_epochs;
-  options.finetune.lr = sweep.finetune_lr;
+  options.finetune.steps = sweep.finetune_steps;
+  options.finetune.lrs = sweep.finetune_lrs;
   return options;
 }
 
@@ -192,6 +195,16 @@ cloze::RunResult described(const cloze::Experiment& experiment, const cloze::Pip
   return result;
 }
 
+// One seed of a run as its training child ran it: the run's overrides, its
+// seed, its folder.
+cloze::Experiment seed_experiment(const cloze::SweepRun& run, int64_t seed, const fs::path& folder,
+                                  cloze::Registry& registry) {
+  auto overrides = run.overrides;
+  overrides.push_back("run.seed=" + std::to_string(seed));
+  overrides.push_back("run.dir=" + folder.string());
+  return cloze::load_experiment(run.config, overrides, registry, cloze::framework_sections());
+}
+
 // Trains, evaluates and previews one seed of a run; leaves result.json last.
 void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, int64_t seed, const fs::path& folder,
              const fs::path& self, cloze::Registry& registry) {
@@ -199,9 +212,7 @@ void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, int64_t seed
   overrides.push_back("run.seed=" + std::to_string(seed));
   const ChildUsage usage = train_in_child(self, run.name, run.config, overrides, folder);
 
-  overrides.push_back("run.dir=" + folder.string());
-  const cloze::Experiment experiment =
-      cloze::load_experiment(run.config, overrides, registry, cloze::framework_sections());
+  const cloze::Experiment experiment = seed_experiment(run, seed, folder, registry);
   cloze::set_threads(experiment.section("run").integer("threads"));
   const cloze::Pipeline pipeline(experiment, registry);
 
@@ -217,10 +228,23 @@ void run_one(const cloze::Sweep& sweep, const cloze::SweepRun& run, int64_t seed
   write_result(folder, result);
 }
 
+// Scores a finished seed's encoder again under the sweep's protocols as they
+// are now, keeping what its training measured (wall time, memory, previews).
+void evaluate_again(const cloze::Sweep& sweep, const cloze::SweepRun& run, int64_t seed, const fs::path& folder,
+                    cloze::Registry& registry) {
+  const cloze::Experiment experiment = seed_experiment(run, seed, folder, registry);
+  cloze::set_threads(experiment.section("run").integer("threads"));
+  const cloze::Pipeline pipeline(experiment, registry);
+  cloze::RunResult result = from_folder(folder);
+  result.protocols.clear();
+  cloze::evaluate_encoder(experiment, pipeline, folder / "model.safetensors", evaluation_options(sweep), result);
+  write_result(folder, result);
+}
+
 }  // namespace
 
-int compare(const fs::path& sweep_file, const std::vector<std::string>& overrides, const fs::path& self,
-            cloze::Registry& registry) {
+int compare(const fs::path& sweep_file, const std::vector<std::string>& overrides, bool reevaluate,
+            const fs::path& self, cloze::Registry& registry) {
   cloze::Sweep sweep = cloze::load_sweep(sweep_file);
   for (auto& run : sweep.runs) run.overrides.insert(run.overrides.end(), overrides.begin(), overrides.end());
   fs::create_directories(sweep.dir);
@@ -231,7 +255,11 @@ int compare(const fs::path& sweep_file, const std::vector<std::string>& override
     for (int64_t seed = 1; seed <= sweep.seeds; ++seed) {
       const fs::path folder = cloze::seed_folder(sweep, run, seed);
       const std::string counter = fmt::format("[{}/{}] {} seed {}", ++done, total, run.name, seed);
-      if (fs::exists(folder / "result.json")) {
+      if (fs::exists(folder / "result.json") && reevaluate) {
+        fmt::print("{}: finished before, evaluated again\n", counter);
+        std::fflush(stdout);
+        evaluate_again(sweep, run, seed, folder, registry);
+      } else if (fs::exists(folder / "result.json")) {
         fmt::print("{}: finished before, not run again\n", counter);
       } else {
         fmt::print("{}: training into {}\n", counter, folder.string());

@@ -14,8 +14,11 @@
 namespace cloze_cli {
 
 // `overrides` apply to every run, after the sweep's own. `self`: this
-// executable, run as `self train CONFIG overrides...` per seed.
-int compare(const std::filesystem::path& sweep_file, const std::vector<std::string>& overrides,
+// executable, run as `self train CONFIG overrides...` per seed. With
+// `reevaluate`, seeds finished before are scored again under the sweep's
+// protocols as they are now (a new protocol, another fine-tuning budget)
+// without training them again.
+int compare(const std::filesystem::path& sweep_file, const std::vector<std::string>& overrides, bool reevaluate,
             const std::filesystem::path& self, cloze::Registry& registry);
 
 // `cloze probe RUN_DIR [--protocol P]`: evaluates a finished run folder

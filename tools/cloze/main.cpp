@@ -5,7 +5,8 @@
 //   cloze plugins [--describe NAME]
 //   cloze corrupt CONFIG --batches N --out FILE.safetensors [overrides]
 //   cloze preview CONFIG [--samples N] [--weights FILE] [--pictures DIR] [overrides]
-//   cloze compare SWEEP [section.key=value ...]    train, evaluate and report a sweep
+//   cloze compare SWEEP [section.key=value ...] [--reevaluate]
+//                                                   train, evaluate and report a sweep
 //   cloze probe RUN_DIR [--protocol P ...]           evaluate a finished run
 //   cloze new-plugin corruption|modality NAME [--dir DIR]   a plugin to start from
 #include <CLI/CLI.hpp>
@@ -172,6 +173,10 @@ int main(int argc, char** argv) {
       "compare", "train every seed of every run of a sweep, evaluate each encoder and write report.md and report.html");
   compare_command->add_option("sweep", sweep, "sweep TOML file (configs/compare/)")->required()->check(CLI::ExistingFile);
   compare_command->add_option("overrides", sweep_overrides, "section.key=value overrides for every run");
+  bool reevaluate = false;
+  compare_command->add_flag("--reevaluate", reevaluate,
+                            "score seeds finished before again under the sweep's protocols as they are now, "
+                            "without training them again");
 
   std::string probe_dir;
   std::vector<std::string> probe_protocols{"linear", "knn", "finetune"};
@@ -214,7 +219,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*compare_command)
-      return cloze_cli::compare(sweep, sweep_overrides, std::filesystem::read_symlink("/proc/self/exe"), registry);
+      return cloze_cli::compare(sweep, sweep_overrides, reevaluate, std::filesystem::read_symlink("/proc/self/exe"),
+                                registry);
     if (*probe_command) return cloze_cli::probe(probe_dir, probe_protocols, probe_train, probe_eval, registry);
   } catch (const std::exception& e) {
     std::cerr << "cloze: " << e.what() << '\n';

@@ -28,6 +28,7 @@ namespace cloze {
 struct Score {
   double accuracy = 0;
   std::vector<uint8_t> correct;
+  double chosen_lr = 0;  // fine-tuning: the learning rate validation chose (0: a frozen-feature protocol)
 };
 
 // One protocol on one seed: the pretrained encoder, the same architecture at

@@ -52,6 +52,7 @@ struct ProbeResult {
   int64_t train_samples = 0, eval_samples = 0;
   int64_t classes = 0;  // 1 + the largest label in either split
   std::vector<uint8_t> correct;  // 1 where the eval sample was classified right, in eval order
+  double chosen_lr = 0;          // fine-tuning: the candidate learning rate that validation chose
 };
 
 // Multinomial logistic regression: features standardised by the train split's

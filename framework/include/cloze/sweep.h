@@ -11,8 +11,9 @@
 //   protocols = ["linear", "knn", "finetune"]   # how each encoder is evaluated
 //   seeds = 3                           # each run pretrained (and evaluated) with seeds 1 .. 3,
 //                                       # into dir/<name>/seed-<k>
-//   finetune_epochs = 10                # the fine-tuning budget over the probe_train samples
-//   finetune_lr = 3e-4
+//   finetune_steps = 300                # fine-tuning's AdamW steps per candidate learning rate
+//   finetune_lrs = [1e-4, 3e-4, 1e-3]   # candidates; each encoder keeps the one best on a
+//                                       # held-out fifth of the probe_train samples
 //
 //   [[runs]]
 //   name = "image-mae"
@@ -50,8 +51,8 @@ struct Sweep {
   int64_t probe_train = 2000, probe_eval = 1000;
   std::vector<std::string> protocols{"linear"};  // in known_protocols() order, each once
   int64_t seeds = 1;
-  int64_t finetune_epochs = 10;
-  double finetune_lr = 3e-4;
+  int64_t finetune_steps = 300;
+  std::vector<double> finetune_lrs{1e-4, 3e-4, 1e-3};
   std::vector<SweepRun> runs;  // in file order; a run's grid points in order, last key fastest
 };
 
