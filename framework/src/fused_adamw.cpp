@@ -18,6 +18,7 @@
 #include <ATen/ops/stack.h>
 #define CLOZE_HAS_FUSED_ADAMW 1
 #else
+#include <torch/nn/utils/clip_grad.h>
 #define CLOZE_HAS_FUSED_ADAMW 0
 #endif
 
@@ -25,9 +26,7 @@ namespace cloze {
 
 bool FusedAdamW::available(const c10::Device& device) { return CLOZE_HAS_FUSED_ADAMW && device.is_cuda(); }
 
-FusedAdamW::FusedAdamW(torch::optim::AdamW& optimizer) : optimizer_(optimizer) {
-  if (!CLOZE_HAS_FUSED_ADAMW) throw Error("FusedAdamW needs LibTorch 2.x");
-}
+FusedAdamW::FusedAdamW(torch::optim::AdamW& optimizer) : optimizer_(optimizer) {}
 
 #if CLOZE_HAS_FUSED_ADAMW
 
@@ -94,8 +93,15 @@ void FusedAdamW::step() {
 
 #else
 
-double FusedAdamW::clip_grad_norm(double) { throw Error("FusedAdamW needs LibTorch 2.x"); }
-void FusedAdamW::step() { throw Error("FusedAdamW needs LibTorch 2.x"); }
+// Without the fused kernels, the same clipping and step, unfused.
+double FusedAdamW::clip_grad_norm(double max_norm) {
+  std::vector<at::Tensor> parameters;
+  for (auto& group : optimizer_.param_groups())
+    for (auto& parameter : group.params()) parameters.push_back(parameter);
+  return torch::nn::utils::clip_grad_norm_(parameters, max_norm);
+}
+
+void FusedAdamW::step() { optimizer_.step(); }
 
 #endif
 

@@ -3,7 +3,8 @@
 // foreach path launch, instead of about ten small kernels per parameter
 // tensor: for BERT-base, some 2,000 launches a step. The moments stay in the
 // torch::optim::AdamW it is given, so checkpoints and resumes are those of
-// the unfused step. Needs LibTorch 2.x (its _fused_adamw_ kernel).
+// the unfused step. The kernels are LibTorch 2.x's (_fused_adamw_); on an
+// older LibTorch the same clipping and step run unfused.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -16,7 +17,8 @@ namespace cloze {
 
 class FusedAdamW {
  public:
-  // Whether this LibTorch has the fused kernels for parameters on `device`.
+  // Whether this LibTorch has the fused kernels for parameters on `device`
+  // (where it does not, this class runs the unfused step).
   static bool available(const c10::Device& device);
 
   explicit FusedAdamW(torch::optim::AdamW& optimizer);
