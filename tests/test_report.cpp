@@ -189,6 +189,20 @@ TEST_CASE("read_metrics takes psnr when the eval line has one, and refuses files
   CHECK_THROWS_WITH(cloze::read_metrics(missing, run), Catch::Contains(missing.string()));
 }
 
+TEST_CASE("an accuracy's interval over seeds stays within 0% and 100%", "[report]") {
+  // Three seeds near 0: mean 0.02, sd 0.02, so the t interval (t = 4.30 at 2
+  // degrees of freedom) is 0.02 -/+ 0.05 and would start below 0.
+  const cloze::Score low_a = score(0.0), low_b = score(0.02), low_c = score(0.04);
+  const auto low = cloze::estimate({&low_a, &low_b, &low_c});
+  CHECK(low.mean == Approx(0.02));
+  CHECK(low.interval.low == 0.0);
+  CHECK(low.interval.high == Approx(0.02 + 4.302653 * 0.02 / std::sqrt(3.0)).epsilon(1e-4));
+  const cloze::Score high_a = score(1.0), high_b = score(0.98), high_c = score(0.96);
+  const auto high = cloze::estimate({&high_a, &high_b, &high_c});
+  CHECK(high.interval.high == 1.0);
+  CHECK(high.interval.low == Approx(0.98 - 4.302653 * 0.02 / std::sqrt(3.0)).epsilon(1e-4));
+}
+
 TEST_CASE("results_table: pretraining, each protocol with intervals, and the tasks", "[report]") {
   std::vector<RunResult> results;
   for (int64_t seed = 1; seed <= 3; ++seed) {

@@ -107,7 +107,11 @@ Estimate estimate(const std::vector<const Score*>& scores) {
   if (seed_free) return bootstrap_estimate(scores[0]->correct);
   std::vector<double> accuracies;
   for (const auto* score : scores) accuracies.push_back(score->accuracy);
-  return seed_estimate(accuracies);
+  Estimate over_seeds = seed_estimate(accuracies);
+  // An accuracy lies in [0, 1]; the t interval is symmetric and, with few
+  // seeds near either end, reaches past it, where it says nothing.
+  over_seeds.interval = {std::max(over_seeds.interval.low, 0.0), std::min(over_seeds.interval.high, 1.0)};
+  return over_seeds;
 }
 
 Difference difference(const std::vector<const Score*>& a, const std::vector<const Score*>& b) {
