@@ -4,7 +4,6 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/scalar_tensor.h>
 #include <ATen/ops/stack.h>
-#include <torch/nn/utils/clip_grad.h>
 
 #include <algorithm>
 
@@ -93,13 +92,13 @@ TrainStep::TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitS
                      const TrainOptions& options, c10::Device device, bool bf16, Collectives* collectives)
     : model_(std::move(model)),
       optimizer_(optimizer),
+      adamw_(optimizer),
       units_(std::move(units)),
       accumulate_(options.accumulate),
       grad_clip_(options.grad_clip),
       device_(device),
       bf16_(bf16),
       collectives_(collectives) {
-  if (FusedAdamW::available(device_)) fused_ = std::make_unique<FusedAdamW>(optimizer_);
   if (collectives_ == nullptr) return;
   std::vector<at::Tensor> trained;
   for (const auto& parameter : model_->parameters())
@@ -141,14 +140,10 @@ StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micr
     result.losses.push_back(std::move(loss));
   }
   if (gradient_sync_) gradient_sync_->finish();
-  double norm = 0.0;
-  if (grad_clip_ > 0)
-    norm = fused_ ? fused_->clip_grad_norm(grad_clip_) : torch::nn::utils::clip_grad_norm_(model_->parameters(), grad_clip_);
+  const double norm = grad_clip_ > 0 ? adamw_.clip_grad_norm(model_->parameters(), grad_clip_) : 0.0;
   result.applied = std::isfinite(norm) && std::isfinite(total.item<double>());
-  if (result.applied && fused_)
-    fused_->step();
-  else if (result.applied)
-    optimizer_.step();
+  if (result.applied)
+    adamw_.step();
   else
     for (auto& parameter : model_->parameters()) parameter.mutable_grad().reset();
   return result;

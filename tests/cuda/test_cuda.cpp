@@ -13,7 +13,7 @@
 
 #include "cloze/device.h"
 #include "cloze/experiment.h"
-#include "cloze/fused_adamw.h"
+#include "cloze/adamw_step.h"
 #include "cloze/loss.h"
 #include "cloze/pipeline.h"
 #include "cloze/registry.h"
@@ -118,7 +118,7 @@ TEST_CASE("bf16 forward and backward on CUDA match float32 on the CPU", "[cuda]"
 }
 
 TEST_CASE("the fused AdamW takes the steps LibTorch's AdamW takes", "[cuda]") {
-  REQUIRE(cloze::FusedAdamW::available(kCuda));
+  REQUIRE(cloze::AdamWStep::fused_on(kCuda));
   torch::manual_seed(1);
   std::vector<at::Tensor> fused_params{at::randn({300, 70}, kCuda), at::randn({70}, kCuda)};
   std::vector<at::Tensor> plain_params{fused_params[0].clone(), fused_params[1].clone()};
@@ -126,14 +126,15 @@ TEST_CASE("the fused AdamW takes the steps LibTorch's AdamW takes", "[cuda]") {
   for (auto& p : plain_params) p.set_requires_grad(true);
   const auto options = torch::optim::AdamWOptions(3e-3).betas({0.9, 0.95}).eps(1e-6).weight_decay(0.05);
   torch::optim::AdamW fused_state(fused_params, options), plain(plain_params, options);
-  cloze::FusedAdamW fused(fused_state);
+  cloze::AdamWStep fused(fused_state);
+  REQUIRE(fused.fused());
   for (int step = 0; step < 4; ++step) {
     for (std::size_t i = 0; i < fused_params.size(); ++i) {
       const at::Tensor grad = at::randn_like(fused_params[i]) * 5.0;
       fused_params[i].mutable_grad() = grad.clone();
       plain_params[i].mutable_grad() = grad.clone();
     }
-    const double fused_norm = fused.clip_grad_norm(1.0);
+    const double fused_norm = fused.clip_grad_norm(fused_params, 1.0);
     const double plain_norm = torch::nn::utils::clip_grad_norm_(plain_params, 1.0);
     CHECK(std::abs(fused_norm - plain_norm) < 1e-4 * plain_norm);
     fused.step();

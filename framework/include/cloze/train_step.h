@@ -13,7 +13,7 @@
 
 #include "cloze/collectives.h"
 #include "cloze/corrupted.h"
-#include "cloze/fused_adamw.h"
+#include "cloze/adamw_step.h"
 #include "cloze/gradient_sync.h"
 #include "cloze/loss.h"
 #include "cloze/model.h"
@@ -62,7 +62,7 @@ class TrainStep {
   // dropped and the parameters and optimizer state stay as they were. That
   // check reads one scalar back to the host (clipping reads the norm anyway).
   // On CUDA with LibTorch 2.x, clipping and AdamW run as fused multi-tensor
-  // kernels (fused_adamw.h).
+  // kernels (adamw_step.h).
   //
   // Data parallel: each micro-batch's loss is normalised by the scored units
   // of all ranks together (one small all-reduce after forward), so the summed
@@ -75,6 +75,7 @@ class TrainStep {
  private:
   DenoisingModel model_;
   torch::optim::AdamW& optimizer_;
+  AdamWStep adamw_;  // its clipping and update
   UnitSpec units_;
   int64_t accumulate_;
   double grad_clip_;
@@ -82,7 +83,6 @@ class TrainStep {
   bool bf16_;
   Collectives* collectives_;
   std::unique_ptr<GradientSync> gradient_sync_;  // with collectives_
-  std::unique_ptr<FusedAdamW> fused_;             // on CUDA with LibTorch 2.x
 
   // This rank's loss scaled for the global micro-batch, and `loss` replaced by
   // the global one.

@@ -1,6 +1,7 @@
-#include "cloze/fused_adamw.h"
+#include "cloze/adamw_step.h"
 
 #include <ATen/ops/zeros_like.h>
+#include <torch/nn/utils/clip_grad.h>
 #include <torch/version.h>
 
 #include <tuple>
@@ -18,39 +19,50 @@
 #include <ATen/ops/stack.h>
 #define CLOZE_HAS_FUSED_ADAMW 1
 #else
-#include <torch/nn/utils/clip_grad.h>
 #define CLOZE_HAS_FUSED_ADAMW 0
 #endif
 
 namespace cloze {
 
-bool FusedAdamW::available(const c10::Device& device) { return CLOZE_HAS_FUSED_ADAMW && device.is_cuda(); }
-
-FusedAdamW::FusedAdamW(torch::optim::AdamW& optimizer) : optimizer_(optimizer) {}
-
-#if CLOZE_HAS_FUSED_ADAMW
+bool AdamWStep::fused_on(const c10::Device& device) { return CLOZE_HAS_FUSED_ADAMW && device.is_cuda(); }
 
 namespace {
 
-std::vector<at::Tensor> gradients(torch::optim::AdamW& optimizer) {
-  std::vector<at::Tensor> grads;
+c10::Device device_of(torch::optim::AdamW& optimizer) {
   for (auto& group : optimizer.param_groups())
-    for (auto& parameter : group.params())
-      if (parameter.grad().defined()) grads.push_back(parameter.grad());
-  return grads;
+    for (auto& parameter : group.params()) return parameter.device();
+  return c10::Device(c10::kCPU);
 }
 
 }  // namespace
 
-double FusedAdamW::clip_grad_norm(double max_norm) {
-  std::vector<at::Tensor> grads = gradients(optimizer_);
+AdamWStep::AdamWStep(torch::optim::AdamW& optimizer)
+    : optimizer_(optimizer), fused_(fused_on(device_of(optimizer))) {}
+
+double AdamWStep::clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
+  return fused_ ? fused_clip_grad_norm(parameters, max_norm) : torch::nn::utils::clip_grad_norm_(parameters, max_norm);
+}
+
+void AdamWStep::step() {
+  if (fused_)
+    fused_step();
+  else
+    optimizer_.step();
+}
+
+#if CLOZE_HAS_FUSED_ADAMW
+
+double AdamWStep::fused_clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
+  std::vector<at::Tensor> grads;
+  for (const auto& parameter : parameters)
+    if (parameter.grad().defined()) grads.push_back(parameter.grad());
   if (grads.empty()) return 0.0;
   const at::Tensor norm = at::linalg_vector_norm(at::stack(at::_foreach_norm(grads, 2)), 2);
   at::_foreach_mul_(grads, (max_norm / (norm + 1e-6)).clamp_max(1.0));
   return norm.item<double>();
 }
 
-void FusedAdamW::step() {
+void AdamWStep::fused_step() {
   auto& state = optimizer_.state();
   for (auto& group : optimizer_.param_groups()) {
     const auto& options = static_cast<const torch::optim::AdamWOptions&>(group.options());
@@ -81,7 +93,7 @@ void FusedAdamW::step() {
       steps.push_back(device_step->second);
     }
     if (params.empty()) continue;
-    if (options.amsgrad()) throw Error("FusedAdamW: amsgrad is not supported");
+    if (options.amsgrad()) throw Error("AdamWStep: the fused step has no amsgrad");
     // The kernel reads the step count but leaves counting to its caller, as
     // torch.optim does before each fused call.
     at::_foreach_add_(steps, 1.0);
@@ -93,15 +105,11 @@ void FusedAdamW::step() {
 
 #else
 
-// Without the fused kernels, the same clipping and step, unfused.
-double FusedAdamW::clip_grad_norm(double max_norm) {
-  std::vector<at::Tensor> parameters;
-  for (auto& group : optimizer_.param_groups())
-    for (auto& parameter : group.params()) parameters.push_back(parameter);
-  return torch::nn::utils::clip_grad_norm_(parameters, max_norm);
+// fused_on() never holds here.
+double AdamWStep::fused_clip_grad_norm(const std::vector<at::Tensor>&, double) {
+  throw Error("AdamWStep: no fused kernels in this LibTorch");
 }
-
-void FusedAdamW::step() { optimizer_.step(); }
+void AdamWStep::fused_step() { throw Error("AdamWStep: no fused kernels in this LibTorch"); }
 
 #endif
 
