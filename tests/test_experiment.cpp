@@ -287,6 +287,20 @@ ratio = 1e-4
   }
 }
 
+TEST_CASE("config_difference names the first line where two resolved configs part") {
+  const std::string recorded = parse(minimal, {"run.seed=1", "train.lr=0.1"}).to_toml();
+  CHECK_FALSE(cloze::config_difference(recorded, recorded));
+  const std::string now = parse(minimal, {"run.seed=4", "train.lr=0.2"}).to_toml();
+  CHECK(cloze::config_difference(recorded, now) == std::string("[run] `seed = 1` recorded, `seed = 4` now"));
+  CHECK(cloze::config_difference(recorded, now, {"run.seed"}) ==
+        std::string("[train] `lr = 0.1` recorded, `lr = 0.2` now"));
+  CHECK_FALSE(cloze::config_difference(recorded, parse(minimal, {"run.seed=4", "train.lr=0.1"}).to_toml(),
+                                       {"run.seed"}));
+  // A key only one side has: the other side has nothing there.
+  CHECK(cloze::config_difference(recorded, recorded + "extra = 1\n") ==
+        std::string("[corruption] nothing recorded, `extra = 1` now"));
+}
+
 TEST_CASE("load_experiment reads a file and names it in messages") {
   TempDir dir;
   fs::create_directories(dir.path / "configs");

@@ -3,7 +3,12 @@
 // validating a file is in experiment_loader.cpp.
 #include "cloze/experiment.h"
 
+#include <algorithm>
+#include <cstddef>
+#include <fstream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "cloze/error.h"
 #include "cloze/suggest.h"
@@ -63,7 +68,51 @@ void write_corruption(std::ostringstream& out, const CorruptionRecipe& recipe) {
   }
 }
 
+// A config's lines that carry a value, each with the section header in
+// force: ("[train]", "steps = 300"). Keys in `ignored` are left out.
+std::vector<std::pair<std::string, std::string>> config_lines(const std::string& text,
+                                                              const std::set<std::string>& ignored) {
+  std::vector<std::pair<std::string, std::string>> lines;
+  std::istringstream in(text);
+  std::string line, header, section;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      header = line;
+      section = line.substr(line.find_first_not_of('['), line.find(']') - line.find_first_not_of('['));
+    } else if (!ignored.count(section + "." + line.substr(0, line.find(" = ")))) {
+      lines.emplace_back(header, line);
+    }
+  }
+  return lines;
+}
+
 }  // namespace
+
+std::optional<std::string> config_difference(const std::string& recorded, const std::string& now,
+                                             const std::set<std::string>& ignored) {
+  const auto before = config_lines(recorded, ignored), after = config_lines(now, ignored);
+  const auto quoted = [](const auto& lines, std::size_t i) {
+    return i < lines.size() ? "`" + lines[i].second + "`" : std::string("nothing");
+  };
+  for (std::size_t i = 0; i < std::max(before.size(), after.size()); ++i) {
+    if (i < before.size() && i < after.size() && before[i] == after[i]) continue;
+    const std::string& header = i < after.size() ? after[i].first : before[i].first;
+    return header + " " + quoted(before, i) + " recorded, " + quoted(after, i) + " now";
+  }
+  return std::nullopt;
+}
+
+void require_recorded_config(const std::filesystem::path& config_file, const Experiment& now,
+                             const std::set<std::string>& may_differ, const std::string& advice) {
+  std::ifstream in(config_file);
+  if (!in) return;
+  std::ostringstream recorded;
+  recorded << in.rdbuf();
+  if (const auto difference = config_difference(recorded.str(), now.to_toml(), may_differ))
+    throw Error(config_file.string() + " records another configuration than the one given now: " + *difference +
+                ". " + advice);
+}
 
 const Params& Experiment::section(const std::string& name) const {
   const auto it = sections.find(name);

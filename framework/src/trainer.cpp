@@ -178,6 +178,17 @@ TrainSummary train(const Experiment& experiment, const Registry& registry, const
   if (world.leader()) {
     std::filesystem::create_directories(run_dir);
     remove_temporaries(run_dir);  // what a killed save left behind
+    // Resuming continues the run that config.toml records: under another
+    // model, data, objective or optimisation it would mix two runs in one
+    // folder and overwrite the record. A run may be extended (train.steps),
+    // and what only paces it, places it or keeps its records may change.
+    if (control.resume.empty() && !latest_checkpoint(run_dir).empty())
+      require_recorded_config(run_dir / "config.toml", experiment,
+                              {"run.threads", "run.device", "train.steps", "train.checkpoint_every",
+                               "train.keep_checkpoints", "train.log_every", "eval.every", "eval.batches",
+                               "loader.workers", "loader.prefetch"},
+                              "Resume it with the configuration it records, or train into another run.dir "
+                              "(with --resume " + latest_checkpoint(run_dir).string() + " to start from its weights)");
     write_durably(run_dir / "config.toml", experiment.to_toml());
   }
 

@@ -73,6 +73,20 @@ test "$(grep -c 'training into' rescored.txt)" -eq 0
 grep -Eq '"lr": ?0\.002' sweep-runs/mask-rate=0.3/seed-1/result.json
 test "$(grep -o '"wall_seconds": [0-9.e+-]*' sweep-runs/mask-rate=0.3/seed-1/result.json)" = "$wall_before"
 
+# A finished seed is reused only under the configuration it trained with:
+# another one is refused, naming the seed's config.toml and the key, and
+# nothing in the sweep's folder changes.
+before=$(find sweep-runs -type f -newer rescored.txt | wc -l)
+report_before=$(cksum < sweep-runs/report.md)
+if "$cloze" compare sweep.toml train.lr=0.5 > stale.txt 2>&1; then
+  echo "a sweep reused seeds trained under another learning rate" >&2
+  exit 1
+fi
+grep -q 'sweep-runs/mask-rate=0.15/seed-1/config.toml records another configuration than the one given now: \[train\] `lr = 5e-04` recorded, `lr = 0.5` now' stale.txt ||
+  { cat stale.txt; exit 1; }
+test "$(find sweep-runs -type f -newer rescored.txt | wc -l)" -eq "$before"
+test "$(cksum < sweep-runs/report.md)" = "$report_before"
+
 # A finished run evaluated outside the sweep, with a bootstrap interval.
 "$cloze" probe sweep-runs/mask-rate=0.15/seed-1 --protocol knn --train 40 --eval 20 > probe.txt 2>&1 ||
   { cat probe.txt; exit 1; }

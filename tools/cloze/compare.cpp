@@ -255,6 +255,12 @@ int compare(const fs::path& sweep_file, const std::vector<std::string>& override
     for (int64_t seed = 1; seed <= sweep.seeds; ++seed) {
       const fs::path folder = cloze::seed_folder(sweep, run, seed);
       const std::string counter = fmt::format("[{}/{}] {} seed {}", ++done, total, run.name, seed);
+      if (fs::exists(folder / "result.json"))
+        cloze::require_recorded_config(folder / "config.toml", seed_experiment(run, seed, folder, registry),
+                                       {"run.threads", "run.device"},  // speed and rounding only
+                                       "A sweep reuses a finished seed only under the configuration it was "
+                                       "trained with: give the overrides it was trained under, or another "
+                                       "[sweep] dir");
       if (fs::exists(folder / "result.json") && reevaluate) {
         fmt::print("{}: finished before, evaluated again\n", counter);
         std::fflush(stdout);

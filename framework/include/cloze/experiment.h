@@ -17,6 +17,8 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,22 @@ struct Experiment {
   // Compares the resolved config; `source` and the origins are not part of it.
   bool operator==(const Experiment& other) const;
 };
+
+// Where the configuration `now` departs from `recorded`, both TOML as
+// Experiment::to_toml writes them (recorded: a run's config.toml): the first
+// line that differs, with its section, as "[train] `steps = 300` recorded,
+// `steps = 500` now"; nullopt when they agree. Lines whose key is in
+// `ignored` ("section.key", e.g. "run.threads") are left out on both sides.
+std::optional<std::string> config_difference(const std::string& recorded, const std::string& now,
+                                             const std::set<std::string>& ignored = {});
+
+// Throws cloze::Error when `config_file` (a run's config.toml) records
+// another configuration than `now`: "FILE records another configuration than
+// the one given now: DIFFERENCE. ADVICE", keys in `may_differ` left out
+// (config_difference). Does nothing when the file is absent. The trainer
+// checks it before resuming a run, a sweep before reusing a finished seed.
+void require_recorded_config(const std::filesystem::path& config_file, const Experiment& now,
+                             const std::set<std::string>& may_differ, const std::string& advice);
 
 // Reads `path` and resolves it:
 //  1. the file, each value's origin "FILE:LINE";
