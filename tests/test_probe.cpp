@@ -152,6 +152,22 @@ TEST_CASE("the probe is deterministic and blind to feature scale", "[probe]") {
   CHECK(cloze::linear_probe(train_constant, eval_constant).accuracy >= 0.95);
 }
 
+TEST_CASE("the probe's head folds its standardisation into one linear layer", "[probe]") {
+  at::manual_seed(4);
+  const Features all = blobs(100);
+  // Features far from standard, so that the folding has work to do.
+  const Features train{all.values * at::linspace(0.1, 50, 8) + at::linspace(-300, 300, 8), all.labels};
+  const cloze::LinearHead head = cloze::fit_linear_head(train, 5);  // two classes beyond the labels: never chosen
+  CHECK(head.weight.sizes() == at::IntArrayRef{5, 8});
+  const auto [weight, bias] = head.folded();
+  const at::Tensor logits = head.logits(train.values);               // [S, 5]
+  const at::Tensor refolded = at::linear(train.values, weight, bias);  // [S, 5]
+  INFO("largest difference " << (logits - refolded).abs().max().item<double>());
+  CHECK(at::allclose(refolded, logits, 1e-4, 1e-3));
+  CHECK(at::equal(refolded.argmax(1), logits.argmax(1)));
+  CHECK_THROWS_WITH(cloze::fit_linear_head(train, 2), Catch::Contains("a train label is 2, the head has 2 classes"));
+}
+
 TEST_CASE("the probe refuses features it cannot fit", "[probe]") {
   const Features good{at::randn({10, 4}), at::zeros({10}, at::kLong)};
   CHECK_THROWS_AS(cloze::linear_probe(good, {at::randn({0, 4}), at::zeros({0}, at::kLong)}), cloze::Error);

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -115,14 +116,42 @@ struct Head {
   at::Tensor weight, bias;  // [C, dim], [C]
 };
 
-// The encoder and a fresh head trained end to end on `fit` for options.steps
-// steps at peak learning rate `lr`.
+// The encoder's pooled output for `indices` of `data`, in eval mode without
+// gradients, with their labels: rows in the order of `indices`.
+Features pooled(DenoisingModel& model, PooledEncoder& encoder, const Dataset& data,
+                const std::vector<int64_t>& indices, int64_t batch_size) {
+  model->eval();
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> values, labels;
+  for_each_labelled_batch(data, indices, batch_size, "finetune", [&](const Batch& batch) {
+    values.push_back(encoder(batch));  // [B, dim]
+    labels.push_back(batch.labels);
+  });
+  return {at::cat(values), at::cat(labels)};
+}
+
+// The head every candidate starts from: the linear probe on the frozen
+// encoder's features of the fitted samples (LP-FT), or N(0, 0.02) weights
+// (BERT's initializer range) and zero bias drawn from the seed. Made on the
+// CPU, then moved, so that it starts alike on every device.
+Head initial_head(DenoisingModel& model, PooledEncoder& encoder, const Dataset& train,
+                  const std::vector<int64_t>& fit, int64_t classes, const FinetuneOptions& options) {
+  Head head;
+  if (options.head_from_probe) {
+    std::tie(head.weight, head.bias) =
+        fit_linear_head(pooled(model, encoder, train, fit, options.batch_size), classes).folded();
+  } else {
+    at::Generator generator = at::detail::createCPUGenerator(options.seed);
+    head = {at::empty({classes, encoder.dim()}).normal_(0, 0.02, generator), at::zeros({classes})};
+  }
+  return {head.weight.to(encoder.device()), head.bias.to(encoder.device())};
+}
+
+// The encoder and a copy of `start` trained end to end on `fit` for
+// options.steps steps at peak learning rate `lr`.
 Head train_candidate(DenoisingModel& model, PooledEncoder& encoder, const Dataset& train,
-                     const std::vector<int64_t>& fit, int64_t classes, double lr, const FinetuneOptions& options) {
-  // The head on the CPU from the seed, then moved, so it starts alike on every device.
-  at::Generator generator = at::detail::createCPUGenerator(options.seed);
-  Head head{at::empty({classes, encoder.dim()}).normal_(0, 0.02, generator).to(encoder.device()).requires_grad_(),
-            at::zeros({classes}, at::TensorOptions().device(encoder.device())).requires_grad_()};
+                     const std::vector<int64_t>& fit, const Head& start, double lr, const FinetuneOptions& options) {
+  Head head{start.weight.clone().requires_grad_(), start.bias.clone().requires_grad_()};
   const auto adamw = make_adamw(model, head.weight, head.bias, lr, options.weight_decay);
   const auto warmup = static_cast<int64_t>(std::llround(options.warmup_fraction * static_cast<double>(options.steps)));
   const LrSchedule schedule{lr, warmup, options.steps, "cosine", 0.0};
@@ -144,20 +173,15 @@ Head train_candidate(DenoisingModel& model, PooledEncoder& encoder, const Datase
       ++step;
     });
   }
-  return head;
+  return {head.weight.detach(), head.bias.detach()};
 }
 
 // Per-sample outcomes of classifying `indices` of `data` in eval mode.
 std::vector<uint8_t> classify(DenoisingModel& model, PooledEncoder& encoder, const Dataset& data,
                               const std::vector<int64_t>& indices, const Head& head, int64_t batch_size) {
-  model->eval();
+  const Features features = pooled(model, encoder, data, indices, batch_size);
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> predicted, labels;
-  for_each_labelled_batch(data, indices, batch_size, "finetune", [&](const Batch& batch) {
-    predicted.push_back(at::linear(encoder(batch), head.weight, head.bias).argmax(1).to(at::kCPU));  // [B]
-    labels.push_back(batch.labels);
-  });
-  return outcomes(at::cat(predicted), at::cat(labels));
+  return outcomes(at::linear(features.values, head.weight, head.bias).argmax(1).to(at::kCPU), features.labels);
 }
 
 }  // namespace
@@ -179,9 +203,10 @@ ProbeResult finetune(DenoisingModel& model, const Dataset& train, const Dataset&
   std::vector<at::Tensor> best_weights;
   Head best_head;
   double best_score = -1;
+  const Head initial = initial_head(model, encoder, train, fit, result.classes, options);
   for (const double lr : options.lrs) {
     restore(model, start);
-    const Head head = train_candidate(model, encoder, train, fit, result.classes, lr, options);
+    const Head head = train_candidate(model, encoder, train, fit, initial, lr, options);
     const double score = mean_of(classify(model, encoder, train, validation, head, options.batch_size));
     if (score > best_score || (score == best_score && lr < result.chosen_lr)) {
       best_score = score;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cloze/error.h"
@@ -107,26 +108,36 @@ Features raw_features(const Dataset& data, const UnitSpec& units, int64_t max_sa
   return gathered(values, labels, width, at::TensorOptions().dtype(at::kFloat));
 }
 
-ProbeResult linear_probe(const Features& train, const Features& eval, const ProbeOptions& options) {
-  ProbeResult result = checked(train, eval);
+at::Tensor LinearHead::logits(const at::Tensor& values) const {
+  return at::linear(standardised(values.to(at::kCPU), mean, spread), weight, bias);
+}
+
+std::pair<at::Tensor, at::Tensor> LinearHead::folded() const {
+  const at::Tensor scaled = weight.to(at::kDouble) / spread;  // [C, F]
+  return {scaled.to(at::kFloat), (bias.to(at::kDouble) - at::mv(scaled, mean)).to(at::kFloat)};
+}
+
+LinearHead fit_linear_head(const Features& train, int64_t classes, const ProbeOptions& options) {
+  check(train, "train");
   if (options.iterations <= 0)
     throw Error("probe: iterations is " + std::to_string(options.iterations) + ", must be positive");
   if (options.l2 < 0) throw Error("probe: l2 is " + std::to_string(options.l2) + ", must be >= 0");
-
-  const at::Tensor train_labels = train.labels.to(at::kCPU, at::kLong);  // [S]
-  const at::Tensor eval_labels = eval.labels.to(at::kCPU, at::kLong);    // [S_eval]
+  const at::Tensor labels = train.labels.to(at::kCPU, at::kLong);  // [S]
+  if (labels.max().item<int64_t>() >= classes)
+    throw Error("probe: a train label is " + std::to_string(labels.max().item<int64_t>()) + ", the head has " +
+                std::to_string(classes) + " classes");
 
   // Statistics in double, so a large offset does not eat a small spread.
-  const at::Tensor train_values = train.values.to(at::kCPU, at::kDouble);  // [S, F]
-  const at::Tensor mean = train_values.mean(0);                            // [F]
-  at::Tensor spread = train_values.std(0, /*unbiased=*/false);             // [F]
-  spread = at::where(spread.gt(0), spread, at::ones_like(spread));
-  const at::Tensor x = standardised(train_values, mean, spread);                   // [S, F]
-  const at::Tensor x_eval = standardised(eval.values.to(at::kCPU), mean, spread);  // [S_eval, F]
+  LinearHead head;
+  const at::Tensor values = train.values.to(at::kCPU, at::kDouble);  // [S, F]
+  head.mean = values.mean(0);                                        // [F]
+  head.spread = values.std(0, /*unbiased=*/false);                   // [F]
+  head.spread = at::where(head.spread.gt(0), head.spread, at::ones_like(head.spread));
+  const at::Tensor x = standardised(values, head.mean, head.spread);  // [S, F]
 
   at::AutoGradMode grad(true);
-  at::Tensor weight = at::zeros({result.classes, x.size(1)}).requires_grad_(true);  // [C, F]
-  at::Tensor bias = at::zeros({result.classes}).requires_grad_(true);               // [C]
+  at::Tensor weight = at::zeros({classes, x.size(1)}).requires_grad_(true);  // [C, F]
+  at::Tensor bias = at::zeros({classes}).requires_grad_(true);               // [C]
   torch::optim::LBFGS lbfgs({weight, bias}, torch::optim::LBFGSOptions(1.0)
                                                 .max_iter(options.iterations)
                                                 .line_search_fn("strong_wolfe"));
@@ -134,14 +145,21 @@ ProbeResult linear_probe(const Features& train, const Features& eval, const Prob
   lbfgs.step([&] {
     lbfgs.zero_grad();
     const at::Tensor logits = at::linear(x, weight, bias);  // [S, C]
-    at::Tensor loss = at::nll_loss(at::log_softmax(logits, 1), train_labels) + options.l2 * weight.pow(2).sum();
+    at::Tensor loss = at::nll_loss(at::log_softmax(logits, 1), labels) + options.l2 * weight.pow(2).sum();
     loss.backward();
     return loss;
   });
+  head.weight = weight.detach();
+  head.bias = bias.detach();
+  return head;
+}
 
+ProbeResult linear_probe(const Features& train, const Features& eval, const ProbeOptions& options) {
+  ProbeResult result = checked(train, eval);
+  const LinearHead head = fit_linear_head(train, result.classes, options);
   at::NoGradGuard no_grad;
-  const at::Tensor predicted = at::linear(x_eval, weight, bias).argmax(1);  // [S_eval]
-  result.correct = outcomes(predicted, eval_labels);
+  const at::Tensor predicted = head.logits(eval.values).argmax(1);  // [S_eval]
+  result.correct = outcomes(predicted, eval.labels.to(at::kCPU, at::kLong));
   result.accuracy = mean_of(result.correct);
   return result;
 }

@@ -21,7 +21,8 @@ struct FinetuneOptions {
   double validation_fraction = 0.2;           // of the labelled train samples, held out to choose the lr
   double weight_decay = 0.05;                 // on weight matrices and embeddings, not on biases and norms
   double warmup_fraction = 0.1;               // linear warmup, then cosine decay to 0
-  uint64_t seed = 0;                          // the order of samples each epoch, the head's init and dropout
+  bool head_from_probe = true;                // start the head at the linear probe (LP-FT), else at random
+  uint64_t seed = 0;                          // the order of samples each epoch, a random head's init and dropout
 };
 
 // Trains `model`'s encoder plus a new linear head (on the encoder output
@@ -41,9 +42,14 @@ struct FinetuneOptions {
 // The budget is set in steps, not epochs, so that a small labelled set still
 // gets enough updates (MAE fine-tunes for 100 epochs of ImageNet; 4 epochs of
 // 1,000 samples were only 64 steps). Each candidate starts from the model as
-// given and a head from N(0, 0.02) weights (BERT's initializer range) and zero
-// bias, drawn from the seed; the classes are 1 + the largest label in either
-// split. Epochs visit the fitted samples in a shuffle keyed by (seed, epoch)
+// given and the same head. By default that head is the linear probe
+// (fit_linear_head, probe.h) on the frozen encoder's features of the fitted
+// samples, folded into one linear layer: LP-FT (Kumar et al. 2022), because a
+// random head's first large gradients distort pretrained features, and on a
+// short budget left fine-tuning below the linear probe on the same encoder.
+// With head_from_probe false it is N(0, 0.02) weights (BERT's initializer
+// range) and zero bias drawn from the seed, as BERT and MAE start it. The
+// classes are 1 + the largest label in either split. Epochs visit the fitted samples in a shuffle keyed by (seed, epoch)
 // (RngStream::data_order), batch_size at a time, until `steps` steps are done.
 // AdamW (betas 0.9, 0.999) at the learning rate of LrSchedule: warmup over
 // round(warmup_fraction * steps) steps, then cosine to 0. The encoder trains in

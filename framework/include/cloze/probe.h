@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cloze/modality.h"
@@ -55,12 +56,30 @@ struct ProbeResult {
   double chosen_lr = 0;          // fine-tuning: the candidate learning rate that validation chose
 };
 
-// Multinomial logistic regression: features standardised by the train split's
-// per-feature mean and std (std 0 -> 1, applied to both splits), W and b
-// started at zero and fitted on the CPU with L-BFGS (strong Wolfe line search)
-// on mean cross-entropy + l2 * ||W||^2. Deterministic: the problem is convex
-// and the start fixed, so it takes no seed. Throws cloze::Error on an empty
-// split or features that do not line up.
+// A multinomial logistic-regression head as linear_probe fits it: on features
+// standardised by the train split's per-feature mean and std.
+struct LinearHead {
+  at::Tensor weight, bias;  // [C, F], [C] float32 on the CPU, over standardised features
+  at::Tensor mean, spread;  // [F] float64: the train split's mean and std (std 0 -> 1)
+
+  // [S, F] features (any device) -> [S, C] logits on the CPU.
+  at::Tensor logits(const at::Tensor& values) const;
+  // The same map as one linear layer on unstandardised features, weight
+  // [C, F] / spread and bias b - (weight / spread) . mean, in float32: a
+  // head to train further end to end (finetune.h).
+  std::pair<at::Tensor, at::Tensor> folded() const;
+};
+
+// Fits the head for `classes` classes on the train features: standardised,
+// W and b started at zero and fitted on the CPU with L-BFGS (strong Wolfe
+// line search) on mean cross-entropy + l2 * ||W||^2. Deterministic: the
+// problem is convex and the start fixed, so it takes no seed. Throws
+// cloze::Error on an empty split or a label outside [0, classes).
+LinearHead fit_linear_head(const Features& train, int64_t classes, const ProbeOptions& options = {});
+
+// Multinomial logistic regression (fit_linear_head, its classes 1 + the
+// largest label in either split) scored on the eval split. Throws
+// cloze::Error on an empty split or features that do not line up.
 ProbeResult linear_probe(const Features& train, const Features& eval, const ProbeOptions& options = {});
 
 struct KnnOptions {
