@@ -258,8 +258,9 @@ class PatchMask : public cloze::Corruption {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("patch_mask",
-                          "masked modelling on any grid: MAE random masking, BEiT blockwise masking, Audio-MAE "
-                          "time / frequency stripes, SimMIM in-place masking",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<PatchMask>(params); });
+  registry.add_corruption<PatchMask>(
+      "patch_mask",
+      "masked modelling on any grid: MAE random masking, BEiT blockwise masking, Audio-MAE "
+      "time / frequency stripes, SimMIM in-place masking",
+      schema());
 }

@@ -66,6 +66,6 @@ class PrefixLm final : public cloze::RowRewrite {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("prefix_lm", "UL2 S-denoiser: the encoder sees a prefix of the row, the decoder writes the rest",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<PrefixLm>(params); });
+  registry.add_corruption<PrefixLm>(
+      "prefix_lm", "UL2 S-denoiser: the encoder sees a prefix of the row, the decoder writes the rest", schema());
 }

@@ -50,6 +50,6 @@ class Rotate final : public cloze::RowRewrite {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("rotate", "BART document rotation: the row starts at a random unit, the decoder writes it in order",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<Rotate>(params); });
+  registry.add_corruption<Rotate>(
+      "rotate", "BART document rotation: the row starts at a random unit, the decoder writes it in order", schema());
 }

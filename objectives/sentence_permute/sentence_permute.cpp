@@ -104,7 +104,7 @@ class SentencePermute final : public cloze::RowRewrite {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("sentence_permute",
-                          "BART sentence permutation: the row's sentences shuffled, the decoder writes them in order",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<SentencePermute>(params); });
+  registry.add_corruption<SentencePermute>(
+      "sentence_permute", "BART sentence permutation: the row's sentences shuffled, the decoder writes them in order",
+      schema());
 }

@@ -199,7 +199,7 @@ class SpanInfill : public cloze::Corruption {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("span_infill",
-                          "T5 span corruption: noise spans replaced by unique sentinels, the decoder writes them out",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<SpanInfill>(params); });
+  registry.add_corruption<SpanInfill>(
+      "span_infill", "T5 span corruption: noise spans replaced by unique sentinels, the decoder writes them out",
+      schema());
 }

@@ -145,7 +145,7 @@ class SpanMask : public cloze::Corruption {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("span_mask",
-                          "SpanBERT span masking: geometric-length spans of units, [MASK] / random ids / keep per span",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<SpanMask>(params); });
+  registry.add_corruption<SpanMask>(
+      "span_mask", "SpanBERT span masking: geometric-length spans of units, [MASK] / random ids / keep per span",
+      schema());
 }

@@ -165,8 +165,9 @@ class TextInfill : public cloze::Corruption {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("text_infill",
-                          "BART text infilling: Poisson-length spans each replaced by one [MASK], the decoder "
-                          "writes the whole row",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<TextInfill>(params); });
+  registry.add_corruption<TextInfill>(
+      "text_infill",
+      "BART text infilling: Poisson-length spans each replaced by one [MASK], the decoder "
+      "writes the whole row",
+      schema());
 }

@@ -127,7 +127,6 @@ class TokenDeletion : public cloze::Corruption {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("token_deletion",
-                          "BART token deletion: delete a share of the units, the decoder writes the whole row",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<TokenDeletion>(params); });
+  registry.add_corruption<TokenDeletion>(
+      "token_deletion", "BART token deletion: delete a share of the units, the decoder writes the whole row", schema());
 }

@@ -165,8 +165,8 @@ class TokenMask : public cloze::Corruption {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("token_mask",
-                          "BERT masked language modelling: choose a share of the tokens (or whole words), "
-                          "then [MASK] / random id / keep",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<TokenMask>(params); });
+  registry.add_corruption<TokenMask>("token_mask",
+                                     "BERT masked language modelling: choose a share of the tokens (or whole words), "
+                                     "then [MASK] / random id / keep",
+                                     schema());
 }

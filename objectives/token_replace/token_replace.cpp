@@ -115,8 +115,9 @@ class TokenReplace final : public cloze::Corruption {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("token_replace",
-                          "random token replacement: a share of the units become other random ordinary ids, "
-                          "unmarked; reconstructed, or detected as ELECTRA does",
-                          schema(), [](const cloze::Params& params) { return std::make_shared<TokenReplace>(params); });
+  registry.add_corruption<TokenReplace>(
+      "token_replace",
+      "random token replacement: a share of the units become other random ordinary ids, "
+      "unmarked; reconstructed, or detected as ELECTRA does",
+      schema());
 }

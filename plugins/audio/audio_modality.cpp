@@ -194,10 +194,8 @@ class AudioModality final : public Modality {
 }  // namespace cloze::audio
 
 CLOZE_PLUGIN(registry) {
-  registry.add_modality(
+  registry.add_modality<cloze::audio::AudioModality>(
       "audio",
       "a folder of WAV/FLAC/OGG recordings as log-mel spectrograms cut into normalised p x p patches (Audio-MAE)",
-      cloze::audio::schema(), [](const cloze::Params& params, const cloze::ModalityContext& context) {
-        return std::make_shared<cloze::audio::AudioModality>(params, context);
-      });
+      cloze::audio::schema());
 }

@@ -178,9 +178,7 @@ class ImageModality final : public Modality {
 }  // namespace cloze::image
 
 CLOZE_PLUGIN(registry) {
-  registry.add_modality(
+  registry.add_modality<cloze::image::ImageModality>(
       "image", "square images from IDX files (Fashion-MNIST) or a folder of PNG/JPEG, as normalised p x p x C patches",
-      cloze::image::schema(), [](const cloze::Params& params, const cloze::ModalityContext& context) {
-        return std::make_shared<cloze::image::ImageModality>(params, context);
-      });
+      cloze::image::schema());
 }

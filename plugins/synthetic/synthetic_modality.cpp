@@ -246,10 +246,8 @@ class SyntheticModality final : public Modality {
 }  // namespace cloze::synthetic
 
 CLOZE_PLUGIN(registry) {
-  registry.add_modality(
+  registry.add_modality<cloze::synthetic::SyntheticModality>(
       "synthetic",
       "random token ids or standard-normal patches of a configured shape, made on demand (benchmarks, smoke tests)",
-      cloze::synthetic::schema(), [](const cloze::Params& params, const cloze::ModalityContext& context) {
-        return std::make_shared<cloze::synthetic::SyntheticModality>(params, context);
-      });
+      cloze::synthetic::schema());
 }

@@ -171,9 +171,7 @@ class TextModality final : public Modality {
 }  // namespace cloze::text
 
 CLOZE_PLUGIN(registry) {
-  registry.add_modality(
+  registry.add_modality<cloze::text::TextModality>(
       "text", "text documents, tokenized (sentencepiece or bytes) and packed into chunks of seq_len ids",
-      cloze::text::schema(), [](const cloze::Params& params, const cloze::ModalityContext& context) {
-        return std::make_shared<cloze::text::TextModality>(params, context);
-      });
+      cloze::text::schema());
 }

@@ -1,7 +1,7 @@
 // The one macro a plugin library uses to export its entry point.
 //
 //   CLOZE_PLUGIN(registry) {
-//     registry.add_corruption("token_mask", "BERT masking", schema(), make);
+//     registry.add_corruption<TokenMask>("token_mask", "BERT masking", schema());
 //   }
 //
 // It exports, through Boost.DLL, a PluginEntry carrying the ABI stamp the

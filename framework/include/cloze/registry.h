@@ -47,6 +47,20 @@ class Registry {
   // Called by plugins from their entry point (see plugin.h).
   void add_modality(std::string name, std::string doc, Schema schema, ModalityFactory factory);
   void add_corruption(std::string name, std::string doc, Schema schema, CorruptionFactory factory);
+  // The same where the factory is the plugin class's constructor, from
+  // (params, context) for a modality, from (params) for a corruption.
+  template <class ModalityClass>
+  void add_modality(std::string name, std::string doc, Schema schema) {
+    add_modality(std::move(name), std::move(doc), std::move(schema),
+                 [](const Params& params, const ModalityContext& context) {
+                   return std::make_shared<ModalityClass>(params, context);
+                 });
+  }
+  template <class CorruptionClass>
+  void add_corruption(std::string name, std::string doc, Schema schema) {
+    add_corruption(std::move(name), std::move(doc), std::move(schema),
+                   [](const Params& params) { return std::make_shared<CorruptionClass>(params); });
+  }
 
   // Loads one plugin library; throws cloze::Error naming the file when it
   // cannot be read, has no cloze entry point, or has a different ABI stamp.

@@ -85,6 +85,6 @@ class @CLASS@ final : public cloze::Corruption {
 
 // The entry point the registry looks for in lib@NAME@.so.
 CLOZE_PLUGIN(registry) {
-  registry.add_corruption("@NAME@", "shuffles the units inside windows; the model puts them back", schema(),
-                          [](const cloze::Params& params) { return std::make_shared<@CLASS@>(params); });
+  registry.add_corruption<@CLASS@>("@NAME@", "shuffles the units inside windows; the model puts them back",
+                                   schema());
 }

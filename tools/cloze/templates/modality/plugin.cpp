@@ -66,7 +66,9 @@ class Samples final : public cloze::Dataset {
 
 class @CLASS@ final : public cloze::Modality {
  public:
-  explicit @CLASS@(const cloze::Params& params)
+  // The context (cache folder, seed, the corruption's raw length) serves modalities
+  // that read data or cut rows to length; these rows are made whole here.
+  @CLASS@(const cloze::Params& params, const cloze::ModalityContext&)
       : options_{params.integer("length"), params.integer("vocab"), params.integer("step")} {
     params.require(options_.length >= 1, "length", "must be at least 1");
     params.require(options_.vocab > first_ordinary, "vocab", "must leave ordinary ids after the 2 special ones");
@@ -120,8 +122,5 @@ class @CLASS@ final : public cloze::Modality {
 }  // namespace
 
 CLOZE_PLUGIN(registry) {
-  registry.add_modality("@NAME@", "rows of ids counting up by a fixed step (an example modality)", schema(),
-                        [](const cloze::Params& params, const cloze::ModalityContext&) {
-                          return std::make_shared<@CLASS@>(params);
-                        });
+  registry.add_modality<@CLASS@>("@NAME@", "rows of ids counting up by a fixed step (an example modality)", schema());
 }
