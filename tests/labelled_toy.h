@@ -11,10 +11,10 @@
 #include <random>
 #include <vector>
 
-#include "cloze/grid.h"
-#include "cloze/modality.h"
-#include "cloze/model.h"
-#include "cloze/units.h"
+#include "cloze/core/grid.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/units.h"
+#include "cloze/model/model.h"
 
 namespace labelled_toy {
 

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/loader.h"
-#include "cloze/params.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/params.h"
+#include "cloze/data/loader.h"
 #include "toy_text.h"
 
 namespace seq_toy {

@@ -23,11 +23,11 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/corrupted.h"
-#include "cloze/modality.h"
-#include "cloze/params.h"
-#include "cloze/patches.h"
-#include "cloze/registry.h"
+#include "cloze/core/corrupted.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/params.h"
+#include "cloze/core/registry.h"
+#include "cloze/data/patches.h"
 #include "test_support.h"
 #include "mel.h"
 

@@ -13,9 +13,9 @@
 #include <filesystem>
 #include <string>
 
-#include "cloze/checkpoint.h"
-#include "cloze/durable_file.h"
-#include "cloze/error.h"
+#include "cloze/core/error.h"
+#include "cloze/io/durable_file.h"
+#include "cloze/train/checkpoint.h"
 #include "test_support.h"
 
 namespace {
@@ -126,4 +126,32 @@ TEST_CASE("a damaged checkpoint is refused with its file named", "[checkpoint]")
   Trainable restored;
   CHECK_THROWS_WITH(cloze::load_checkpoint(file, *restored.model, restored.optimizer),
                     Catch::Contains("cannot read checkpoint " + file.string()));
+}
+
+TEST_CASE("a cache entry appears whole, the first builder's copy is kept, and a failed build leaves nothing",
+          "[checkpoint]") {
+  const test_support::TempDir temp("cache_entry");
+  const fs::path& dir = temp.path;
+  const fs::path target = dir / "entry";
+  const auto build_with = [target](const std::string& text) {
+    return [target, text](const fs::path& folder) {
+      CHECK(folder.parent_path() == target.parent_path());  // beside the target, under another name
+      CHECK(folder != target);
+      fs::create_directories(folder);
+      test_support::write_bytes(folder / "tokens", text);
+    };
+  };
+  cloze::build_cache_entry(target, build_with("first"));
+  CHECK(test_support::read_bytes(target / "tokens") == "first");
+  // A builder that raced and lost: its copy is dropped, the published entry stays.
+  cloze::build_cache_entry(target, build_with("second"));
+  CHECK(test_support::read_bytes(target / "tokens") == "first");
+  // A build that fails leaves neither the entry nor its temporary.
+  CHECK_THROWS_WITH(cloze::build_cache_entry(dir / "broken",
+                                             [](const fs::path& folder) {
+                                               fs::create_directories(folder);
+                                               throw cloze::Error("tokenizer failed");
+                                             }),
+                    "tokenizer failed");
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);  // only "entry"
 }

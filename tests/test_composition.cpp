@@ -14,14 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "cloze/batch_rows.h"
-#include "cloze/chain.h"
-#include "cloze/corruption_recipe.h"
-#include "cloze/experiment.h"
-#include "cloze/loss.h"
-#include "cloze/mixture.h"
-#include "cloze/pipeline.h"
-#include "cloze/rng.h"
+#include "cloze/config/corruption_recipe.h"
+#include "cloze/config/experiment.h"
+#include "cloze/core/rng.h"
+#include "cloze/corrupt/batch_rows.h"
+#include "cloze/corrupt/chain.h"
+#include "cloze/corrupt/mixture.h"
+#include "cloze/data/pipeline.h"
+#include "cloze/model/loss.h"
 #include "sequence_toy.h"
 #include "toy_text.h"
 

@@ -12,10 +12,10 @@
 #include <tuple>
 #include <vector>
 
-#include "cloze/cpu_attention.h"
-#include "cloze/cross_entropy.h"
-#include "cloze/embedding_lookup.h"
-#include "cloze/transformer.h"
+#include "cloze/model/cpu_attention.h"
+#include "cloze/model/cross_entropy.h"
+#include "cloze/model/embedding_lookup.h"
+#include "cloze/model/transformer.h"
 
 namespace {
 

@@ -16,12 +16,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cloze/collectives.h"
-#include "cloze/error.h"
-#include "cloze/gradient_sync.h"
-#include "cloze/loader.h"
-#include "cloze/safetensors.h"
-#include "cloze/world.h"
+#include "cloze/core/error.h"
+#include "cloze/data/loader.h"
+#include "cloze/distributed/collectives.h"
+#include "cloze/distributed/gradient_sync.h"
+#include "cloze/distributed/world.h"
+#include "cloze/io/safetensors.h"
 #include "test_support.h"
 #include "toy_text.h"
 

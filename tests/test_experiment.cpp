@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/experiment.h"
+#include "cloze/config/experiment.h"
+#include "cloze/core/error.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;

@@ -8,14 +8,14 @@
 
 #include <catch2/catch.hpp>
 
-#include "cloze/batch.h"
-#include "cloze/error.h"
-#include "cloze/fill.h"
-#include "cloze/in_place.h"
-#include "cloze/loss.h"
-#include "cloze/model.h"
-#include "cloze/patches.h"
-#include "cloze/positions.h"
+#include "cloze/core/batch.h"
+#include "cloze/core/error.h"
+#include "cloze/corrupt/fill.h"
+#include "cloze/corrupt/in_place.h"
+#include "cloze/data/patches.h"
+#include "cloze/model/loss.h"
+#include "cloze/model/model.h"
+#include "cloze/model/positions.h"
 
 using cloze::Batch;
 using cloze::Corrupted;

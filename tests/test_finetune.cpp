@@ -12,11 +12,11 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/finetune.h"
-#include "cloze/model.h"
-#include "cloze/probe.h"
-#include "cloze/units.h"
+#include "cloze/core/error.h"
+#include "cloze/core/units.h"
+#include "cloze/evaluate/finetune.h"
+#include "cloze/evaluate/probe.h"
+#include "cloze/model/model.h"
 #include "labelled_toy.h"
 
 using cloze::FinetuneOptions;

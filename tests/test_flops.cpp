@@ -6,9 +6,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "cloze/error.h"
-#include "cloze/flops.h"
-#include "cloze/model.h"
+#include "cloze/core/error.h"
+#include "cloze/model/flops.h"
+#include "cloze/model/model.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cloze/params.h"
+#include "cloze/core/params.h"
 #include "sequence_toy.h"
 #include "test_support.h"
 

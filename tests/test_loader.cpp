@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/loader.h"
+#include "cloze/core/error.h"
+#include "cloze/data/loader.h"
 #include "toy_text.h"
 
 namespace {

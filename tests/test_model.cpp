@@ -11,15 +11,15 @@
 #include <cmath>
 #include <string>
 
-#include "cloze/corrupted.h"
-#include "cloze/decoding_score.h"
-#include "cloze/error.h"
-#include "cloze/grid.h"
-#include "cloze/loss.h"
-#include "cloze/model.h"
-#include "cloze/params.h"
-#include "cloze/transformer.h"
-#include "cloze/units.h"
+#include "cloze/core/corrupted.h"
+#include "cloze/core/error.h"
+#include "cloze/core/grid.h"
+#include "cloze/core/params.h"
+#include "cloze/core/units.h"
+#include "cloze/model/loss.h"
+#include "cloze/model/model.h"
+#include "cloze/model/transformer.h"
+#include "cloze/train/decoding_score.h"
 
 using cloze::Corrupted;
 using cloze::DenoisingModel;

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/params.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/params.h"
 #include "toy_text.h"
 
 namespace {

@@ -20,11 +20,11 @@
 #include <random>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/labelled_batches.h"
-#include "cloze/model.h"
-#include "cloze/probe.h"
-#include "cloze/units.h"
+#include "cloze/core/error.h"
+#include "cloze/core/units.h"
+#include "cloze/evaluate/labelled_batches.h"
+#include "cloze/evaluate/probe.h"
+#include "cloze/model/model.h"
 #include "labelled_toy.h"
 
 using cloze::Features;

@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
-#include "cloze/error.h"
-#include "cloze/registry.h"
-#include "cloze/suggest.h"
+#include "cloze/core/error.h"
+#include "cloze/core/registry.h"
+#include "cloze/core/suggest.h"
 
 namespace {
 
@@ -58,6 +60,41 @@ TEST_CASE("a library without the entry point is refused naming the file", "[regi
   cloze::Registry registry;
   REQUIRE_THROWS_WITH(registry.load_library(test_plugin("no_entry_plugin")),
                       Catch::Contains("libno_entry_plugin.so") && Catch::Contains("no cloze entry point"));
+}
+
+TEST_CASE("every shipped plugin loads from the build tree and registers its name", "[registry]") {
+  cloze::Registry registry;
+  registry.load_default_plugins();
+  CHECK(registry.skipped().empty());
+  CHECK(registry.names(cloze::PluginKind::modality) == std::vector<std::string>{"audio", "image", "synthetic", "text"});
+  CHECK(registry.names(cloze::PluginKind::corruption) ==
+        std::vector<std::string>{"patch_mask", "prefix_lm", "rotate", "sentence_permute", "span_infill", "span_mask",
+                                 "text_infill", "token_deletion", "token_mask", "token_replace"});
+  for (const auto& info : registry.list()) {
+    INFO(info.name);
+    CHECK(info.library.filename().string().rfind("libcloze_", 0) == 0);  // each from its own shipped library
+    CHECK_FALSE(info.doc.empty());
+  }
+}
+
+TEST_CASE("a plugin folder skips libraries that are not cloze plugins, naming them", "[registry]") {
+  const auto dir = std::filesystem::temp_directory_path() / "cloze_test_plugin_folder";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(test_plugin("good_plugin"), dir / "libgood_plugin.so");
+  std::filesystem::copy_file(test_plugin("no_entry_plugin"), dir / "libno_entry_plugin.so");
+  std::ofstream(dir / "libnot_elf.so") << "this is not an ELF file";
+  cloze::Registry registry;
+  REQUIRE_NOTHROW(registry.load_directory(dir));
+  CHECK(registry.contains(cloze::PluginKind::corruption, "keep_all"));
+  REQUIRE(registry.skipped().size() == 2);
+  CHECK_THAT(registry.skipped()[0], Catch::Contains("libno_entry_plugin.so: no cloze entry point"));
+  CHECK_THAT(registry.skipped()[1], Catch::Contains("libnot_elf.so: cannot be loaded"));
+  // A cloze plugin built against another cloze is refused, not skipped.
+  std::filesystem::copy_file(test_plugin("wrong_abi_plugin"), dir / "libwrong_abi_plugin.so");
+  cloze::Registry again;
+  CHECK_THROWS_WITH(again.load_directory(dir), Catch::Contains("libwrong_abi_plugin.so") && Catch::Contains("ABI stamp"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("an unreadable or missing library is refused naming the file", "[registry]") {

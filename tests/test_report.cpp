@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/report.h"
+#include "cloze/core/error.h"
+#include "cloze/evaluate/report.h"
 #include <cmath>
 #include "test_support.h"
 

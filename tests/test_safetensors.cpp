@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "cloze/error.h"
-#include "cloze/safetensors.h"
+#include "cloze/core/error.h"
+#include "cloze/io/safetensors.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

@@ -9,8 +9,8 @@
 #include <numeric>
 #include <vector>
 
-#include "cloze/rng.h"
-#include "cloze/sampling.h"
+#include "cloze/core/rng.h"
+#include "cloze/corrupt/sampling.h"
 
 namespace {
 

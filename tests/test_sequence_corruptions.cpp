@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/params.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/params.h"
 #include "sequence_toy.h"
 #include "toy_text.h"
 

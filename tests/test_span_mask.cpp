@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
+#include "cloze/core/corruption.h"
 #include "sequence_toy.h"
 #include "toy_text.h"
 

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/statistics.h"
+#include "cloze/core/error.h"
+#include "cloze/evaluate/statistics.h"
 
 using cloze::Difference;
 using cloze::Estimate;

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/modality.h"
-#include "cloze/params.h"
-#include "cloze/registry.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/params.h"
+#include "cloze/core/registry.h"
 
 namespace test_support {
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cloze/error.h"
-#include "cloze/sweep.h"
+#include "cloze/core/error.h"
+#include "cloze/evaluate/sweep.h"
 
 namespace fs = std::filesystem;
 

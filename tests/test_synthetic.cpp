@@ -19,11 +19,11 @@
 #include <thread>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
-#include "cloze/modality.h"
-#include "cloze/params.h"
-#include "cloze/registry.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/error.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/params.h"
+#include "cloze/core/registry.h"
 #include "test_support.h"
 
 namespace {

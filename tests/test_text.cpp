@@ -20,9 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/modality.h"
-#include "cloze/params.h"
-#include "cloze/registry.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/params.h"
+#include "cloze/core/registry.h"
 #include "test_support.h"
 
 namespace {

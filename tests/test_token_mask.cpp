@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/params.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/params.h"
 #include "toy_text.h"
 
 namespace {

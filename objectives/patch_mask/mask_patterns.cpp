@@ -1,6 +1,6 @@
 #include "mask_patterns.h"
 
-#include "cloze/sampling.h"
+#include "cloze/corrupt/sampling.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cloze/rng.h"
+#include "cloze/core/rng.h"
 
 namespace patch_mask {
 

@@ -38,13 +38,13 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
-#include "cloze/fill.h"
-#include "cloze/in_place.h"
-#include "cloze/params.h"
-#include "cloze/plugin.h"
-#include "cloze/rng.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/error.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/core/rng.h"
+#include "cloze/corrupt/fill.h"
+#include "cloze/corrupt/in_place.h"
 #include "mask_patterns.h"
 
 namespace {

@@ -20,9 +20,9 @@
 #include <memory>
 #include <vector>
 
-#include "cloze/params.h"
-#include "cloze/plugin.h"
-#include "cloze/row_rewrite.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/corrupt/row_rewrite.h"
 
 namespace {
 

@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "cloze/params.h"
-#include "cloze/plugin.h"
-#include "cloze/row_rewrite.h"
-#include "cloze/sampling.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/corrupt/row_rewrite.h"
+#include "cloze/corrupt/sampling.h"
 
 namespace {
 

@@ -29,15 +29,15 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
-#include "cloze/fill.h"
-#include "cloze/id_rows.h"
-#include "cloze/params.h"
-#include "cloze/plugin.h"
-#include "cloze/rng.h"
-#include "cloze/sampling.h"
-#include "cloze/sequence_batch.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/error.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/core/rng.h"
+#include "cloze/corrupt/fill.h"
+#include "cloze/corrupt/id_rows.h"
+#include "cloze/corrupt/sampling.h"
+#include "cloze/corrupt/sequence_batch.h"
 
 namespace {
 

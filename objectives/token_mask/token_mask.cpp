@@ -30,14 +30,14 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
-#include "cloze/params.h"
-#include "cloze/plugin.h"
-#include "cloze/id_rows.h"
-#include "cloze/in_place.h"
-#include "cloze/rng.h"
-#include "cloze/unit_replacement.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/error.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/core/rng.h"
+#include "cloze/corrupt/id_rows.h"
+#include "cloze/corrupt/in_place.h"
+#include "cloze/corrupt/unit_replacement.h"
 
 namespace {
 

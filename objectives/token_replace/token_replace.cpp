@@ -24,14 +24,14 @@
 #include <string>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/error.h"
-#include "cloze/id_rows.h"
-#include "cloze/in_place.h"
-#include "cloze/params.h"
-#include "cloze/plugin.h"
-#include "cloze/rng.h"
-#include "cloze/sampling.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/error.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/core/rng.h"
+#include "cloze/corrupt/id_rows.h"
+#include "cloze/corrupt/in_place.h"
+#include "cloze/corrupt/sampling.h"
 
 namespace {
 

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "clip_folder.h"
-#include "cloze/error.h"
-#include "cloze/patch_preview.h"
-#include "cloze/patches.h"
-#include "cloze/picture.h"
-#include "cloze/plane_dataset.h"
-#include "cloze/plugin.h"
+#include "cloze/core/error.h"
+#include "cloze/core/plugin.h"
+#include "cloze/data/patches.h"
+#include "cloze/data/plane_dataset.h"
+#include "cloze/inspect/patch_preview.h"
+#include "cloze/inspect/picture.h"
 #include "log_mel.h"
 #include "spectrogram_stats.h"
 #include "spectrograms.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/labelled_folder.h"
+#include "cloze/core/error.h"
+#include "cloze/data/labelled_folder.h"
 #include "sound_file.h"
 
 namespace cloze::audio {

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "cloze/bad_samples.h"
+#include "cloze/data/bad_samples.h"
 #include "log_mel.h"
 #include "spectrograms.h"
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/labelled_folder.h"
+#include "cloze/core/error.h"
+#include "cloze/data/labelled_folder.h"
 #include "square.h"
 
 namespace cloze::image {

@@ -10,7 +10,7 @@
 
 #include <filesystem>
 
-#include "cloze/bad_samples.h"
+#include "cloze/data/bad_samples.h"
 #include "images.h"
 
 namespace cloze::image {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "cloze/error.h"
+#include "cloze/core/error.h"
 #include "square.h"
 
 namespace cloze::image {

@@ -11,12 +11,12 @@
 #include <utility>
 
 #include "channel_stats.h"
-#include "cloze/error.h"
-#include "cloze/patch_preview.h"
-#include "cloze/patches.h"
-#include "cloze/picture.h"
-#include "cloze/plane_dataset.h"
-#include "cloze/plugin.h"
+#include "cloze/core/error.h"
+#include "cloze/core/plugin.h"
+#include "cloze/data/patches.h"
+#include "cloze/data/plane_dataset.h"
+#include "cloze/inspect/patch_preview.h"
+#include "cloze/inspect/picture.h"
 #include "folder.h"
 #include "idx.h"
 #include "images.h"

@@ -15,13 +15,13 @@
 #include <utility>
 #include <vector>
 
-#include "cloze/error.h"
-#include "cloze/modality.h"
-#include "cloze/params.h"
-#include "cloze/patch_preview.h"
-#include "cloze/plugin.h"
-#include "cloze/rng.h"
-#include "cloze/units.h"
+#include "cloze/core/error.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/core/rng.h"
+#include "cloze/core/units.h"
+#include "cloze/inspect/patch_preview.h"
 
 namespace cloze::synthetic {
 

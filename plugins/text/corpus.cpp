@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cloze/error.h"
+#include "cloze/core/error.h"
 #include "utf8.h"
 
 namespace cloze::text {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cloze/bad_samples.h"
+#include "cloze/data/bad_samples.h"
 
 namespace cloze::text {
 

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "cloze/error.h"
+#include "cloze/core/error.h"
 
 namespace cloze::text {
 

@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "cloze/modality.h"
+#include "cloze/core/modality.h"
 #include "token_cache.h"
 
 namespace cloze::text {

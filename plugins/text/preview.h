@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "cloze/batch.h"
-#include "cloze/corrupted.h"
+#include "cloze/core/batch.h"
+#include "cloze/core/corrupted.h"
 #include "tokenizer.h"
 
 namespace cloze::text {

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "cloze/error.h"
+#include "cloze/core/error.h"
 
 namespace cloze::text {
 

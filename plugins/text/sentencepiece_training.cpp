@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "atomic_write.h"
+#include "cloze/io/durable_file.h"
 #include "hash.h"
 #include "sentencepiece_bridge.h"
 
@@ -39,7 +39,7 @@ std::filesystem::path trained_sentencepiece_model(const Corpus& corpus, int64_t 
   if (std::filesystem::exists(model)) return model;
   std::string serialized;
   sentencepiece_bridge().train(corpus_lines(corpus), vocab_size, sentinels, serialized);
-  write_file_atomically(model, serialized);
+  build_cache_entry(model, [&](const std::filesystem::path& temporary) { write_durably(temporary, serialized); });
   return model;
 }
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cloze/modality.h"
+#include "cloze/core/modality.h"
 
 namespace cloze::text {
 

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "cloze/error.h"
-#include "cloze/plugin.h"
+#include "cloze/core/error.h"
+#include "cloze/core/plugin.h"
 #include "corpus.h"
 #include "packed_dataset.h"
 #include "preview.h"

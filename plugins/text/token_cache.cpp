@@ -4,8 +4,8 @@
 #include <fstream>
 #include <string>
 
-#include "atomic_write.h"
-#include "cloze/error.h"
+#include "cloze/core/error.h"
+#include "cloze/io/durable_file.h"
 #include "hash.h"
 
 namespace cloze::text {
@@ -68,17 +68,8 @@ std::vector<DocumentSpan> read_documents(const fs::path& file, int64_t token_cou
 std::shared_ptr<const TokenCache> TokenCache::open_or_build(const Corpus& corpus, const Tokenizer& tokenizer,
                                                             const fs::path& cache_root) {
   const auto folder = cache_root / cache_key("token cache v2\n" + corpus.identity() + tokenizer.identity());
-  if (!fs::exists(folder)) {
-    const auto temporary = temporary_path_for(folder);
-    try {
-      build(corpus, tokenizer, temporary);
-    } catch (...) {
-      std::error_code ignored;
-      fs::remove_all(temporary, ignored);
-      throw;
-    }
-    publish(temporary, folder);
-  }
+  if (!fs::exists(folder))
+    build_cache_entry(folder, [&](const fs::path& temporary) { build(corpus, tokenizer, temporary); });
   return std::make_shared<const TokenCache>(folder);
 }
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cloze/units.h"
+#include "cloze/core/units.h"
 
 namespace cloze::text {
 

@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "cloze/device.h"
-#include "cloze/experiment.h"
-#include "cloze/adamw_step.h"
-#include "cloze/loss.h"
-#include "cloze/pipeline.h"
-#include "cloze/registry.h"
-#include "cloze/train_step.h"
-#include "cloze/trainer.h"
+#include "cloze/config/experiment.h"
+#include "cloze/core/registry.h"
+#include "cloze/data/pipeline.h"
+#include "cloze/model/loss.h"
+#include "cloze/train/adamw_step.h"
+#include "cloze/train/device.h"
+#include "cloze/train/train_step.h"
+#include "cloze/train/trainer.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cloze/experiment.h"
-#include "cloze/pipeline.h"
+#include "cloze/config/experiment.h"
+#include "cloze/data/pipeline.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "cloze/batch.h"
-#include "cloze/corruption.h"
-#include "cloze/params.h"
+#include "cloze/core/batch.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/params.h"
 #include "fuzz_support.h"
 
 namespace {

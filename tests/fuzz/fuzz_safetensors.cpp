@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "cloze/safetensors.h"
+#include "cloze/io/safetensors.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

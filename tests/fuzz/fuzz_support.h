@@ -20,8 +20,8 @@
 #include <typeinfo>
 #include <unistd.h>
 
-#include "cloze/error.h"
-#include "cloze/registry.h"
+#include "cloze/core/error.h"
+#include "cloze/core/registry.h"
 
 namespace cloze::fuzz {
 

@@ -1,5 +1,5 @@
 // Registers a name good_plugin already registers, for the duplicate test.
-#include "cloze/plugin.h"
+#include "cloze/core/plugin.h"
 
 CLOZE_PLUGIN(registry) {
   registry.add_corruption("keep_all", "a second keep_all (registry test)", {},

@@ -2,7 +2,7 @@
 // registry tests.
 #include <ATen/core/Tensor.h>
 
-#include "cloze/plugin.h"
+#include "cloze/core/plugin.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Exports the cloze entry point with a foreign ABI stamp, as a plugin built
 // against another cloze or LibTorch would.
-#include "cloze/plugin.h"
+#include "cloze/core/plugin.h"
 
 namespace {
 

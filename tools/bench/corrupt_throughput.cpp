@@ -28,12 +28,12 @@
 #include <string>
 #include <vector>
 
-#include "cloze/batch.h"
-#include "cloze/corruption.h"
-#include "cloze/device.h"
-#include "cloze/params.h"
-#include "cloze/registry.h"
-#include "cloze/units.h"
+#include "cloze/core/batch.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/params.h"
+#include "cloze/core/registry.h"
+#include "cloze/core/units.h"
+#include "cloze/train/device.h"
 
 namespace {
 

@@ -15,12 +15,12 @@
 #include <chrono>
 #include <vector>
 
-#include "cloze/batch.h"
-#include "cloze/device.h"
-#include "cloze/fill.h"
-#include "cloze/in_place.h"
-#include "cloze/loss.h"
-#include "cloze/model.h"
+#include "cloze/core/batch.h"
+#include "cloze/corrupt/fill.h"
+#include "cloze/corrupt/in_place.h"
+#include "cloze/model/loss.h"
+#include "cloze/model/model.h"
+#include "cloze/train/device.h"
 
 namespace {
 

@@ -31,13 +31,13 @@
 #include <string>
 #include <vector>
 
-#include "cloze/device.h"
-#include "cloze/error.h"
-#include "cloze/flops.h"
-#include "cloze/loader.h"
-#include "cloze/pipeline.h"
-#include "cloze/safetensors.h"
-#include "cloze/train_step.h"
+#include "cloze/core/error.h"
+#include "cloze/data/loader.h"
+#include "cloze/data/pipeline.h"
+#include "cloze/io/safetensors.h"
+#include "cloze/model/flops.h"
+#include "cloze/train/device.h"
+#include "cloze/train/train_step.h"
 
 namespace {
 

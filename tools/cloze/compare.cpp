@@ -15,16 +15,16 @@
 #include <iostream>
 #include <vector>
 
-#include "cloze/device.h"
-#include "cloze/error.h"
-#include "cloze/experiment.h"
-#include "cloze/pipeline.h"
-#include "cloze/preview.h"
-#include "cloze/durable_file.h"
-#include "cloze/evaluation.h"
-#include "cloze/report.h"
-#include "cloze/sweep.h"
-#include "cloze/weights.h"
+#include "cloze/config/experiment.h"
+#include "cloze/core/error.h"
+#include "cloze/data/pipeline.h"
+#include "cloze/evaluate/evaluation.h"
+#include "cloze/evaluate/report.h"
+#include "cloze/evaluate/sweep.h"
+#include "cloze/inspect/preview.h"
+#include "cloze/io/durable_file.h"
+#include "cloze/io/weights.h"
+#include "cloze/train/device.h"
 
 extern char** environ;
 
@@ -189,9 +189,7 @@ cloze::RunResult described(const cloze::Experiment& experiment, const cloze::Pip
   cloze::read_metrics(folder / "metrics.jsonl", result);
   const cloze::UnitSpec& units = pipeline.units();
   if (units.kind == cloze::UnitKind::continuous) result.masked_accuracy.reset();
-  if (units.kind == cloze::UnitKind::continuous && units.value_range > 0 && !units.normalize_targets &&
-      result.final_loss > 0)
-    result.psnr = 10.0 * std::log10(units.value_range * units.value_range / result.final_loss);
+  result.psnr = units.psnr_db(result.final_loss);
   return result;
 }
 

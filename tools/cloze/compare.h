@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cloze/registry.h"
+#include "cloze/core/registry.h"
 
 namespace cloze_cli {
 

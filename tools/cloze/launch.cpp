@@ -11,8 +11,8 @@
 #include <optional>
 #include <thread>
 
-#include "cloze/error.h"
-#include "cloze/world.h"
+#include "cloze/core/error.h"
+#include "cloze/distributed/world.h"
 
 namespace cloze_cli {
 

@@ -16,19 +16,20 @@
 #include <iostream>
 #include <optional>
 
-#include "cloze/dump.h"
+#include "cloze/config/experiment.h"
+#include "cloze/core/error.h"
+#include "cloze/core/plugin.h"
+#include "cloze/core/registry.h"
+#include "cloze/data/pipeline.h"
+#include "cloze/evaluate/sweep.h"
+#include "cloze/inspect/dump.h"
+#include "cloze/inspect/preview.h"
+#include "cloze/io/safetensors.h"
+#include "cloze/io/weights.h"
+#include "cloze/train/trainer.h"
 #include "compare.h"
 #include "launch.h"
 #include "scaffold.h"
-#include "cloze/error.h"
-#include "cloze/experiment.h"
-#include "cloze/pipeline.h"
-#include "cloze/preview.h"
-#include "cloze/registry.h"
-#include "cloze/safetensors.h"
-#include "cloze/sweep.h"
-#include "cloze/trainer.h"
-#include "cloze/weights.h"
 
 namespace {
 
@@ -48,10 +49,12 @@ struct ConfigArgs {
 int train(const ConfigArgs& args, const cloze::TrainControl& control, cloze::Registry& registry) {
   const auto summary = cloze::train(args.load(registry), registry, control);
   if (!summary.leader) return summary.stopped_by_signal != 0 ? 128 + summary.stopped_by_signal : 0;
-  fmt::print("{} {} steps into {}\neval masked loss {:.4f} -> {:.4f}, masked accuracy {:.4f} -> {:.4f}\n",
+  fmt::print("{} {} steps into {}\neval masked loss {:.4f} -> {:.4f}{}\n",
              summary.finished ? "trained" : "stopped after", summary.steps, summary.run_dir.string(),
-             summary.first_eval_loss, summary.last_eval_loss, summary.first_eval_accuracy,
-             summary.last_eval_accuracy);
+             summary.first_eval_loss, summary.last_eval_loss,
+             summary.last_eval_quality.empty()
+                 ? ""
+                 : fmt::format(", {} -> {}", summary.first_eval_quality, summary.last_eval_quality));
   // The shell's convention for a process ended by a signal, so scripts and
   // schedulers see that the run did not finish.
   return summary.stopped_by_signal != 0 ? 128 + summary.stopped_by_signal : 0;
@@ -125,6 +128,7 @@ int preview(const ConfigArgs& args, int64_t samples, std::string weights, std::s
 int main(int argc, char** argv) {
   CLI::App app{"cloze: denoising pretraining across text, images and audio"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("cloze {}\nplugin ABI: {}", cloze::version(), cloze::abi_stamp()));
 
   ConfigArgs train_args, config_args, corrupt_args, preview_args;
   auto* train_command = app.add_subcommand("train", "train an experiment");
@@ -205,6 +209,7 @@ int main(int argc, char** argv) {
   try {
     cloze::Registry registry;
     registry.load_default_plugins();
+    for (const auto& library : registry.skipped()) fmt::print(stderr, "cloze: skipped {}\n", library);
     control.resume = resume;
     if (*train_command && nproc > 0)
       return cloze_cli::launch_local_workers(std::filesystem::read_symlink("/proc/self/exe"), without_nproc(argc, argv),

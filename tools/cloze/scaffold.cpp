@@ -4,8 +4,8 @@
 #include <map>
 #include <regex>
 
-#include "cloze/durable_file.h"
-#include "cloze/error.h"
+#include "cloze/core/error.h"
+#include "cloze/io/durable_file.h"
 
 namespace cloze_cli {
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cloze/error.h"
+#include "cloze/core/error.h"
 #include "hash.h"
 #include "sentencepiece_bridge.h"
 

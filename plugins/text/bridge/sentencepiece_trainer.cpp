@@ -5,7 +5,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "cloze/error.h"
+#include "cloze/core/error.h"
 #include "sentencepiece_bridge.h"
 
 namespace cloze::text {

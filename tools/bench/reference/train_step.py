@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference training step in plain PyTorch eager, for benchmarking cloze's.
 
-The same denoising model and step as cloze's trainer (framework/src/model.cpp,
+The same denoising model and step as cloze's trainer (framework/src/model/model.cpp,
 transformer.cpp, loss.cpp, positions.cpp, trainer.cpp), written the way a
 PyTorch user would write it: Hugging Face's torch_mask_tokens for token_mask,
 MAE's random_masking and light decoder for patch_mask in fill mode. Each timed

@@ -13,11 +13,11 @@
 #include <memory>
 #include <string>
 
-#include "cloze/corruption.h"
-#include "cloze/in_place.h"
-#include "cloze/params.h"
-#include "cloze/plugin.h"
-#include "cloze/rng.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
+#include "cloze/core/rng.h"
+#include "cloze/corrupt/in_place.h"
 
 namespace {
 

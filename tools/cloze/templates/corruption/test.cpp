@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "cloze/corruption.h"
-#include "cloze/registry.h"
+#include "cloze/core/corruption.h"
+#include "cloze/core/registry.h"
 
 // Catch2 last: LibTorch's logging defines its own CHECK, which Catch's must replace.
 #define CATCH_CONFIG_MAIN

@@ -10,9 +10,9 @@
 #include <sstream>
 #include <string>
 
-#include "cloze/modality.h"
-#include "cloze/params.h"
-#include "cloze/plugin.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/params.h"
+#include "cloze/core/plugin.h"
 
 namespace {
 

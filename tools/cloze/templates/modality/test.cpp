@@ -1,6 +1,6 @@
 // Tests of @NAME@, loaded from the build folder as cloze loads it.
-#include "cloze/modality.h"
-#include "cloze/registry.h"
+#include "cloze/core/modality.h"
+#include "cloze/core/registry.h"
 
 // Catch2 last: LibTorch's logging defines its own CHECK, which Catch's must replace.
 #define CATCH_CONFIG_MAIN

@@ -1,0 +1,151 @@
+// The denoising model: the modality's stem, a shared pre-LN Transformer
+// encoder, and the modality's head. The stem and head are chosen from the
+// units: an embedding table and a vocabulary head for discrete units, a linear
+// projection in and out for continuous ones (MAE's patch stem and pixel head).
+// Positions are learned, or fixed sin-cos bands per grid axis (MAE).
+//
+// In sequence mode a Transformer decoder, sharing the encoder's token
+// embedding, sits between encoder and head. In fill mode (MAE) the encoder runs
+// on the kept units only; a light decoder of its own width and depth gets the
+// encoder's output at the kept positions and a learned mask embedding at every
+// other grid position, and the head reconstructs the dropped ones. In detect
+// mode (ELECTRA) a binary head says of every unit whether it was replaced. In place
+// on continuous units (SimMIM) a learned mask embedding replaces the units
+// that Corrupted::input_masked marks.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+
+#include "cloze/core/corrupted.h"
+#include "cloze/core/grid.h"
+#include "cloze/core/params.h"
+#include "cloze/core/units.h"
+
+namespace cloze {
+
+// [model] section.
+Schema model_schema();
+
+struct ModelOptions {
+  int64_t dim;
+  int64_t layers;
+  int64_t heads;
+  double mlp_ratio;
+  double dropout;
+  int64_t decoder_layers = 0;  // sequence and fill modes; 0 = as deep as the encoder
+  bool tie_embeddings = true;  // discrete units: the vocabulary head reuses the token embedding
+  int64_t decoder_dim = 0;     // fill mode; 0 = as wide as the encoder
+  int64_t decoder_heads = 0;   // fill mode; 0 = as many as the encoder's
+  std::string positions = "auto";  // learned, sincos, or auto: sincos on grids of rank >= 2
+  static ModelOptions from(const Params& params);  // validates, naming the key
+
+  int64_t decoder_depth() const { return decoder_layers > 0 ? decoder_layers : layers; }
+  int64_t fill_width() const { return decoder_dim > 0 ? decoder_dim : dim; }
+  int64_t fill_heads() const { return decoder_heads > 0 ? decoder_heads : heads; }
+  bool fixed_positions(const Grid& grid) const {
+    return positions == "sincos" || (positions == "auto" && grid.rank() >= 2);
+  }
+};
+
+// What the model is built for, besides its options: the modality's units and
+// grid, the corruption's reconstruction mode, and the longest input and target
+// (sequence mode) it will see, from Corruption::max_lengths(grid.numel()).
+struct ModelShape {
+  UnitSpec units;
+  Grid grid;
+  ReconstructionMode mode = ReconstructionMode::in_place;
+  int64_t max_input_length = 0;   // rows of the encoder's position table
+  int64_t max_target_length = 0;  // rows of the decoder's position table (sequence mode;
+                                  // in fill mode the grid's units)
+};
+
+class DenoisingModelImpl : public torch::nn::Module {
+ public:
+  // Throws cloze::Error for units, lengths or a mode the model cannot be built
+  // for: sequence mode needs discrete units with bos and pad ids, sin-cos
+  // positions a width that splits into a sin and cos band per grid axis.
+  DenoisingModelImpl(const ModelOptions& options, const ModelShape& shape);
+
+  // Predictions at the positions where corrupted.loss_mask is true, in the
+  // row-major order of loss_mask: [M, V] logits for discrete units, [M, D]
+  // values for continuous ones, [M, 1] replaced-or-kept logits in detect
+  // mode. The head runs only on those M positions. In sequence mode loss_mask
+  // is [B, N_t] over the decoder's target positions, and the decoder reads
+  // corrupted.decoder_input (teacher forcing); in fill mode it is [B, N] over
+  // the whole grid.
+  at::Tensor forward(const Corrupted& corrupted);
+
+  // The encoder's output for every input unit: [B, N_in, dim].
+  at::Tensor encode(const Corrupted& corrupted);
+
+  // Sequence mode: the decoder's output for every target position, [B, N_t, dim].
+  // decoder_input: [B, N_t] ids; memory: [B, N_in, dim] from encode();
+  // input_padding: [B, N_in] bool, true = filler, or undefined.
+  at::Tensor decode(const at::Tensor& decoder_input, const at::Tensor& memory, const at::Tensor& input_padding);
+
+  // Sequence mode: greedy decoding, for previews and eval. Starts each row from
+  // bos_id, feeds back the argmax, and ends a row at eos_id (pad_id follows in
+  // it); stops when every row has ended or after max_length tokens. [B, L] ids,
+  // L <= max_length, without the bos. Runs without gradients; call eval()
+  // first, or dropout stays on.
+  at::Tensor generate(const Corrupted& corrupted, int64_t max_length);
+
+  // Fill mode: the light decoder's output at every grid position, [B, N, decoder_dim].
+  // memory: [B, K, dim] from encode(); the rest from `corrupted` (input_positions,
+  // input_padding, target's N, target_padding).
+  at::Tensor fill(const at::Tensor& memory, const Corrupted& corrupted);
+
+  const ModelOptions& options() const { return options_; }
+
+ private:
+  at::Tensor head(const at::Tensor& hidden);  // [M, dim] (fill: decoder_dim) -> [M, V] or [M, D]
+  void require_mode(ReconstructionMode mode, const std::string& what) const;  // throws naming `what` in other modes
+
+  ModelOptions options_;
+  UnitSpec units_;
+  ReconstructionMode mode_;
+
+  // stem: one of token_embed_ (discrete) or unit_proj_ (continuous)
+  torch::nn::Embedding token_embed_{nullptr};
+  torch::nn::Linear unit_proj_{nullptr};
+  torch::nn::Embedding pos_embed_{nullptr};
+  torch::nn::Dropout embed_dropout_{nullptr};
+
+  torch::nn::ModuleList blocks_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+
+  // continuous units in place (SimMIM): [dim], put where input_masked is true
+  at::Tensor mask_embed_;
+
+  // sequence mode: decoder blocks over token_embed_ plus their own positions;
+  // fill mode: decoder blocks over decoder_embed_(encoder output) and
+  // decoder_mask_embed_ [decoder_dim] at the dropped positions, plus positions
+  torch::nn::Embedding decoder_pos_embed_{nullptr};
+  torch::nn::ModuleList decoder_blocks_{nullptr};
+  torch::nn::LayerNorm decoder_norm_{nullptr};
+  torch::nn::Linear decoder_embed_{nullptr};
+  at::Tensor decoder_mask_embed_;
+
+  // head: discrete units as BERT's MLM head, dense + GELU + LayerNorm, then the
+  // token embedding reused as the output layer plus head_bias_ (tie_embeddings),
+  // or a separate Linear head_out_ to the vocabulary; continuous units a linear
+  // map back to the unit's values (head_out_); detect mode ELECTRA's
+  // discriminator head, dense + GELU + a Linear detect_out_ to one logit
+  torch::nn::Linear head_dense_{nullptr};
+  torch::nn::LayerNorm head_norm_{nullptr};
+  at::Tensor head_bias_;
+  torch::nn::Linear head_out_{nullptr};
+  torch::nn::Linear detect_out_{nullptr};
+};
+
+TORCH_MODULE(DenoisingModel);
+
+}  // namespace cloze

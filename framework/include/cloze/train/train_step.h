@@ -1,0 +1,92 @@
+// One optimizer step of the shared training loop, on its own so that the
+// trainer and the benchmarks run the same code: what tools/bench times is
+// what `cloze train` does.
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/core/corrupted.h"
+#include "cloze/core/params.h"
+#include "cloze/core/units.h"
+#include "cloze/distributed/collectives.h"
+#include "cloze/distributed/gradient_sync.h"
+#include "cloze/model/loss.h"
+#include "cloze/model/model.h"
+#include "cloze/train/adamw_step.h"
+
+namespace cloze {
+
+// [train] and [eval] sections.
+Schema train_schema();
+Schema eval_schema();
+
+struct TrainOptions {
+  int64_t steps, batch_size, accumulate, warmup_steps, log_every, checkpoint_every, keep_checkpoints,
+      skip_nonfinite;
+  double lr, min_lr_ratio, weight_decay, beta1, beta2, eps, grad_clip;
+  std::string decay;
+  int64_t eval_every, eval_batches;
+
+  // Reads and validates [train] and [eval], naming the key at fault.
+  static TrainOptions from(const Params& train, const Params& eval);
+};
+
+// AdamW with two groups: weight decay on matrices, none on norms, biases and
+// mask embeddings (every parameter of rank < 2), as BERT and MAE train. Fixed
+// parameters (sin-cos positions) are not optimised at all.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& options);
+
+struct StepResult {
+  std::vector<MaskedLoss> losses;  // one per micro-batch; in a data-parallel run, over all ranks' shards
+  bool applied = true;             // false: a loss or the gradient was not finite, and the update was skipped
+};
+
+class TrainStep {
+ public:
+  // With `collectives`, a data-parallel step: each rank's micro-batches are
+  // its shard of the global ones, and the step is the one a single process
+  // would take on the global batch.
+  TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitSpec units, const TrainOptions& options,
+            c10::Device device, bool bf16, Collectives* collectives = nullptr);
+
+  // Sets the learning rate, then for each of the `accumulate` micro-batches
+  // that `next_micro_batch` hands over: to the device, forward, masked loss,
+  // backward; then clips the gradient norm and takes the AdamW step, unless
+  // the summed loss or the gradient norm is not finite: then the gradient is
+  // dropped and the parameters and optimizer state stay as they were. That
+  // check reads one scalar back to the host (clipping reads the norm anyway).
+  // On CUDA with LibTorch 2.x, clipping and AdamW run as fused multi-tensor
+  // kernels (adamw_step.h).
+  //
+  // Data parallel: each micro-batch's loss is normalised by the scored units
+  // of all ranks together (one small all-reduce after forward), so the summed
+  // gradients are those of the global micro-batch's mean loss; the last
+  // micro-batch's backward sums the gradients over the ranks as it goes
+  // (gradient_sync.h). Every rank then sees the same loss and gradient norm
+  // and takes the same decision.
+  StepResult run(double lr, const std::function<Corrupted()>& next_micro_batch);
+
+ private:
+  DenoisingModel model_;
+  torch::optim::AdamW& optimizer_;
+  AdamWStep adamw_;  // its clipping and update
+  UnitSpec units_;
+  int64_t accumulate_;
+  double grad_clip_;
+  c10::Device device_;
+  bool bf16_;
+  Collectives* collectives_;
+  std::unique_ptr<GradientSync> gradient_sync_;  // with collectives_
+
+  // This rank's loss scaled for the global micro-batch, and `loss` replaced by
+  // the global one.
+  at::Tensor share_of_global_loss(MaskedLoss& loss);
+};
+
+}  // namespace cloze

@@ -1,0 +1,41 @@
+#include "cloze/data/plane_dataset.h"
+
+#include <ATen/Functions.h>
+
+#include <utility>
+
+#include "cloze/core/error.h"
+#include "cloze/data/patches.h"
+
+namespace cloze {
+
+PlaneDataset::PlaneDataset(std::string who, at::Tensor planes, at::Tensor labels, int64_t patch, Normalize normalize)
+    : who_(std::move(who)),
+      planes_(std::move(planes)),
+      labels_(std::move(labels)),
+      patch_(patch),
+      grid_(patch_grid(planes_.size(2), planes_.size(3), patch)),
+      normalize_(std::move(normalize)) {}
+
+Batch PlaneDataset::collate(const std::vector<int64_t>& indices) const {
+  for (const int64_t index : indices)
+    if (index < 0 || index >= size())
+      throw Error(who_ + ": sample " + std::to_string(index) + " is outside the split's " + std::to_string(size()) +
+                  " samples");
+  const at::Tensor index = at::tensor(indices, at::kLong);
+  Batch batch;
+  batch.units = patchify(normalize_(planes_.index_select(0, index)), patch_);  // [B, N, p*p*C]
+  batch.padding = at::zeros({static_cast<int64_t>(indices.size()), grid_.numel()}, at::kBool);
+  batch.labels = labels_.index_select(0, index);
+  batch.grid = grid_;
+  batch.sample_ids = indices;
+  return batch;
+}
+
+void keep_first(at::Tensor& planes, at::Tensor& labels, int64_t limit) {
+  if (limit == 0 || limit >= planes.size(0)) return;
+  planes = planes.narrow(0, 0, limit).clone();
+  labels = labels.narrow(0, 0, limit).clone();
+}
+
+}  // namespace cloze
