@@ -84,8 +84,10 @@ ModelOptions ModelOptions::from(const Params& params) {
   return options;
 }
 
-DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelShape& shape)
-    : options_(options), units_(shape.units), mode_(shape.mode) {
+namespace {
+
+// What every mode needs of the shape and the units; throws naming the field.
+void check_shape(const ModelShape& shape) {
   const UnitSpec& units = shape.units;
   const bool sequence = shape.mode == ReconstructionMode::sequence;
   const bool fill = shape.mode == ReconstructionMode::fill;
@@ -95,7 +97,6 @@ DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelS
   if ((sequence || fill) && shape.max_target_length <= 0)
     throw Error("model: " + to_string(shape.mode) + " reconstruction needs max_target_length > 0, but it is " +
                 std::to_string(shape.max_target_length));
-  const int64_t dim = options.dim;
   const bool discrete = units.kind == UnitKind::discrete;
   if (discrete && units.vocab_size <= 0)
     throw Error("model: discrete units need a vocabulary, but vocab_size is " + std::to_string(units.vocab_size));
@@ -108,59 +109,90 @@ DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelS
     throw Error("model: sequence reconstruction needs bos and pad ids in the vocabulary of " +
                 std::to_string(units.vocab_size) + ", but bos_id is " + std::to_string(units.bos_id) +
                 " and pad_id " + std::to_string(units.pad_id));
+}
 
-  if (discrete)
-    token_embed_ = register_module("token_embed", torch::nn::Embedding(units.vocab_size, dim));
-  else
-    unit_proj_ = register_module("unit_proj", torch::nn::Linear(units.unit_dim, dim));
-  if (!discrete && shape.mode == ReconstructionMode::in_place)
-    mask_embed_ = register_parameter("mask_embed", small_normal(dim));
+}  // namespace
+
+// The parts are registered in this order whatever the mode (stem, encoder,
+// decoder, head), so parameter names and their order, and with them
+// checkpoints and the initial weights a seed draws, stay as they are.
+DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelShape& shape)
+    : options_(options), units_(shape.units), mode_(shape.mode) {
+  check_shape(shape);
   const bool fixed_positions = options.fixed_positions(shape.grid);
+  build_stem(shape, fixed_positions);
+  build_encoder();
+  if (shape.mode == ReconstructionMode::sequence) build_sequence_decoder(shape);
+  if (shape.mode == ReconstructionMode::fill) build_fill_decoder(shape, fixed_positions);
+  build_head();
+  initialise();
+}
+
+void DenoisingModelImpl::build_stem(const ModelShape& shape, bool fixed_positions) {
+  const int64_t dim = options_.dim;
+  if (units_.kind == UnitKind::discrete)
+    token_embed_ = register_module("token_embed", torch::nn::Embedding(units_.vocab_size, dim));
+  else
+    unit_proj_ = register_module("unit_proj", torch::nn::Linear(units_.unit_dim, dim));
+  if (units_.kind != UnitKind::discrete && mode_ == ReconstructionMode::in_place)
+    mask_embed_ = register_parameter("mask_embed", small_normal(dim));
   pos_embed_ = register_module("pos_embed", position_table(shape.max_input_length, dim, shape.grid, fixed_positions));
-  embed_dropout_ = register_module("embed_dropout", torch::nn::Dropout(options.dropout));
+  embed_dropout_ = register_module("embed_dropout", torch::nn::Dropout(options_.dropout));
+}
 
+void DenoisingModelImpl::build_encoder() {
   blocks_ = register_module("blocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < options.layers; ++i)
-    blocks_->push_back(TransformerBlock(dim, options.heads, options.mlp_ratio, options.dropout));
-  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
+  for (int64_t i = 0; i < options_.layers; ++i)
+    blocks_->push_back(TransformerBlock(options_.dim, options_.heads, options_.mlp_ratio, options_.dropout));
+  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({options_.dim})));
+}
 
-  if (sequence) {
-    decoder_pos_embed_ = register_module("decoder_pos_embed", torch::nn::Embedding(shape.max_target_length, dim));
-    decoder_blocks_ = register_module("decoder_blocks", torch::nn::ModuleList());
-    for (int64_t i = 0; i < options.decoder_depth(); ++i)
-      decoder_blocks_->push_back(DecoderBlock(dim, options.heads, options.mlp_ratio, options.dropout));
-    decoder_norm_ = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-  }
-  const int64_t head_width = fill ? options.fill_width() : dim;
-  if (fill) {
-    decoder_embed_ = register_module("decoder_embed", torch::nn::Linear(dim, head_width));
-    decoder_mask_embed_ = register_parameter("decoder_mask_embed", small_normal(head_width));
-    decoder_pos_embed_ = register_module(
-        "decoder_pos_embed", position_table(shape.max_target_length, head_width, shape.grid, fixed_positions));
-    decoder_blocks_ = register_module("decoder_blocks", torch::nn::ModuleList());
-    for (int64_t i = 0; i < options.decoder_depth(); ++i)
-      decoder_blocks_->push_back(
-          TransformerBlock(head_width, options.fill_heads(), options.mlp_ratio, options.dropout));
-    decoder_norm_ =
-        register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({head_width})));
-  }
+// T5 and BART: causal blocks with cross-attention over the encoder output,
+// on the token embedding plus their own learned positions.
+void DenoisingModelImpl::build_sequence_decoder(const ModelShape& shape) {
+  const int64_t dim = options_.dim;
+  decoder_pos_embed_ = register_module("decoder_pos_embed", torch::nn::Embedding(shape.max_target_length, dim));
+  decoder_blocks_ = register_module("decoder_blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < options_.decoder_depth(); ++i)
+    decoder_blocks_->push_back(DecoderBlock(dim, options_.heads, options_.mlp_ratio, options_.dropout));
+  decoder_norm_ = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
+}
 
-  if (shape.mode == ReconstructionMode::detect) {
+// MAE: a narrower stack over the projected encoder output with a learned
+// mask token at the dropped positions, and its own positions.
+void DenoisingModelImpl::build_fill_decoder(const ModelShape& shape, bool fixed_positions) {
+  const int64_t width = options_.fill_width();
+  decoder_embed_ = register_module("decoder_embed", torch::nn::Linear(options_.dim, width));
+  decoder_mask_embed_ = register_parameter("decoder_mask_embed", small_normal(width));
+  decoder_pos_embed_ = register_module(
+      "decoder_pos_embed", position_table(shape.max_target_length, width, shape.grid, fixed_positions));
+  decoder_blocks_ = register_module("decoder_blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < options_.decoder_depth(); ++i)
+    decoder_blocks_->push_back(TransformerBlock(width, options_.fill_heads(), options_.mlp_ratio, options_.dropout));
+  decoder_norm_ = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+}
+
+void DenoisingModelImpl::build_head() {
+  const int64_t dim = options_.dim;
+  const int64_t width = mode_ == ReconstructionMode::fill ? options_.fill_width() : dim;
+  if (mode_ == ReconstructionMode::detect) {
     head_dense_ = register_module("head_dense", torch::nn::Linear(dim, dim));
     detect_out_ = register_module("detect_out", torch::nn::Linear(dim, 1));
-  } else if (discrete) {
-    head_dense_ = register_module("head_dense", torch::nn::Linear(head_width, dim));
+  } else if (units_.kind == UnitKind::discrete) {
+    head_dense_ = register_module("head_dense", torch::nn::Linear(width, dim));
     head_norm_ = register_module("head_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-    if (options.tie_embeddings)
-      head_bias_ = register_parameter("head_bias", at::zeros({units.vocab_size}));
+    if (options_.tie_embeddings)
+      head_bias_ = register_parameter("head_bias", at::zeros({units_.vocab_size}));
     else
-      head_out_ = register_module("head_out", torch::nn::Linear(dim, units.vocab_size));
+      head_out_ = register_module("head_out", torch::nn::Linear(dim, units_.vocab_size));
   } else {
-    head_out_ = register_module("head_out", torch::nn::Linear(head_width, units.unit_dim));
+    head_out_ = register_module("head_out", torch::nn::Linear(width, units_.unit_dim));
   }
+}
 
-  // BERT's initialisation; LayerNorms keep their ones and zeros, fixed
-  // positions their sin-cos table.
+// BERT's initialisation; LayerNorms keep their ones and zeros, fixed
+// positions their sin-cos table.
+void DenoisingModelImpl::initialise() {
   at::NoGradGuard no_grad;
   for (const auto& module : modules(/*include_self=*/false)) {
     if (auto* linear = module->as<torch::nn::Linear>()) {

@@ -4,10 +4,31 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
+#include <utility>
 
 #include "cloze/core/error.h"
+#include "cloze/io/durable_file.h"
 
 namespace cloze {
+
+std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& path) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object()) records.push_back(std::move(record));
+  }
+  return records;
+}
+
+void truncate_metrics(const std::filesystem::path& path, int64_t step) {
+  std::ostringstream kept;
+  for (const auto& record : metrics_lines(path))
+    if (record.value("step", int64_t{0}) <= step) kept << record.dump() << '\n';
+  write_durably(path, kept.str());
+}
 
 MetricsLog::MetricsLog(const std::filesystem::path& path) : path_(path), out_(path, std::ios::app) {
   if (!out_) throw Error("cannot open metrics file " + path.string() + " for writing");

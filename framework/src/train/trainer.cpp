@@ -23,6 +23,7 @@
 #include "cloze/train/checkpoint.h"
 #include "cloze/train/decoding_score.h"
 #include "cloze/train/device.h"
+#include "cloze/train/held_out.h"
 #include "cloze/train/metrics.h"
 #include "cloze/train/schedule.h"
 #include "cloze/train/stop_signal.h"
@@ -32,89 +33,12 @@ namespace cloze {
 
 namespace {
 
-struct EvalResult {
-  double loss = 0, accuracy = 0;
-  int64_t count = 0;
-  std::vector<EvalResult> entries;  // a mixture's, by Corrupted::entry
-};
-
-// Sequence mode: greedy decoding of the first held-out batch, so the curve
-// also shows what generation gets right, not only teacher forcing. One batch
-// keeps it cheap: generate() reruns the decoder for every token.
-void add_decoding_score(DenoisingModel& model, const Corrupted& batch, nlohmann::json& record) {
-  if (batch.mode != ReconstructionMode::sequence) return;
-  torch::NoGradGuard no_grad;
-  const DecodingScore score = score_greedy_decoding(model, batch);
-  model->train();
-  record["decoded_accuracy"] = score.token_accuracy;
-  record["exact_match"] = score.exact_match;
-}
-
-// Running sums kept on the device, read back only when logged, so a CUDA step
-// never waits on the host.
-struct LossSums {
-  at::Tensor weighted_loss, correct;
-  int64_t count = 0;
-  void add(const MaskedLoss& m) {
-    const at::Tensor loss = m.loss.detach().to(at::kDouble) * static_cast<double>(m.count);
-    weighted_loss = weighted_loss.defined() ? weighted_loss + loss : loss;
-    correct = correct.defined() ? correct + m.correct : m.correct;
-    count += m.count;
-  }
-  EvalResult read() const {
-    if (count == 0) return {};
-    return {weighted_loss.item<double>() / static_cast<double>(count),
-            correct.item<double>() / static_cast<double>(count), count, {}};
-  }
-};
-
-// Over every batch, and for a mixture over each of its `entries` too.
-EvalResult evaluate(DenoisingModel& model, const std::vector<Corrupted>& batches, const UnitSpec& units, bool bf16,
-                    int64_t entries) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  LossSums sums;
-  std::vector<LossSums> entry_sums(static_cast<std::size_t>(entries));
-  for (const auto& batch : batches) {
-    AutocastGuard autocast(batch.input.device(), bf16);
-    const at::Tensor predictions = model->forward(batch);
-    sums.add(masked_loss(predictions, batch, units));
-    if (entries == 0) continue;
-    const std::vector<MaskedLoss> per_entry = masked_loss_per_entry(predictions, batch, units, entries);
-    for (std::size_t e = 0; e < per_entry.size(); ++e) entry_sums[e].add(per_entry[e]);
-  }
-  model->train();
-  EvalResult result = sums.read();
-  for (const auto& entry : entry_sums) result.entries.push_back(entry.read());
-  return result;
-}
-
-std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path) {
-  std::vector<nlohmann::json> records;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (record.is_object()) records.push_back(std::move(record));
-  }
-  return records;
-}
-
-// Drops metrics lines after the checkpoint's step (and a line a kill cut
-// short), so a resumed run does not repeat them.
-void truncate_metrics(const std::filesystem::path& path, int64_t step) {
-  std::ostringstream kept;
-  for (const auto& record : read_metrics(path))
-    if (record.value("step", int64_t{0}) <= step) kept << record.dump() << '\n';
-  write_durably(path, kept.str());
-}
-
 TrainSummary summarize(const std::filesystem::path& run_dir, int64_t steps, const UnitSpec& units) {
   TrainSummary summary;
   summary.run_dir = run_dir;
   summary.steps = steps;
   bool first = true;
-  for (const auto& record : read_metrics(run_dir / "metrics.jsonl")) {
+  for (const auto& record : metrics_lines(run_dir / "metrics.jsonl")) {
     if (record.value("split", "") != "eval") continue;
     if (first) {
       summary.first_eval_loss = record.value("loss", 0.0);
@@ -147,238 +71,315 @@ void check_same_start(Collectives& collectives, const CheckpointState& state) {
                 "(a shared filesystem), or none a checkpoint");
 }
 
-}  // namespace
-
-TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control) {
-  const Params& run = experiment.section("run");
-  const auto options = TrainOptions::from(experiment.section("train"), experiment.section("eval"));
-  const c10::Device device = resolve_device(run.string("device"));
-  const bool bf16 = run.boolean("bf16");
-  const World world = World::from_environment();
-  const int threads = set_threads(run.integer("threads"), world.local_size);
-  keep_freed_host_memory();
-  const auto seed = static_cast<uint64_t>(run.integer("seed"));
-  torch::manual_seed(seed);
-
-  std::unique_ptr<Collectives> collectives;
-  if (world.distributed()) {
-    experiment.section("train").require(options.batch_size % world.size == 0, "batch_size",
-                                         "must split evenly over WORLD_SIZE = " + std::to_string(world.size) +
-                                             " ranks: each takes batch_size / WORLD_SIZE samples of every batch");
-    collectives = std::make_unique<Collectives>(world, device);
+// The state a training run carries from its first (or resumed) step to its
+// last, and the stages it goes through, each a method: open and resume the
+// run folder, evaluate, step (with the guard against non-finite losses), log
+// an interval, save, finish.
+class TrainingRun {
+ public:
+  TrainingRun(const Experiment& experiment, const Registry& registry, const TrainControl& control)
+      : experiment_(experiment),
+        control_(control),
+        run_(experiment.section("run")),
+        options_(TrainOptions::from(experiment.section("train"), experiment.section("eval"))),
+        device_(resolve_device(run_.string("device"))),
+        bf16_(run_.boolean("bf16")),
+        world_(World::from_environment()),
+        threads_(set_threads(run_.integer("threads"), world_.local_size)),
+        seed_(seeded(run_.integer("seed"))),
+        collectives_(connect()),
+        pipeline_(experiment, registry),
+        units_(pipeline_.units()),
+        model_(placed(build_model(experiment, pipeline_), device_)),
+        optimizer_(make_optimizer(model_, options_)),
+        train_step_(model_, *optimizer_, units_, options_, device_, bf16_, collectives_.get()),
+        schedule_{options_.lr, options_.warmup_steps, options_.steps, options_.decay, options_.min_lr_ratio},
+        run_dir_(run_.string("dir")) {
+    open_run_folder();
+    resume();
+    announce();
+    draw_eval_batches();
   }
-  Pipeline pipeline(experiment, registry);
-  const UnitSpec& units = pipeline.units();
-  DenoisingModel model = build_model(experiment, pipeline);
-  model->to(device);
-  auto optimizer = make_optimizer(model, options);
-  TrainStep train_step(model, *optimizer, units, options, device, bf16, collectives.get());
-  const LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.decay, options.min_lr_ratio};
+
+  TrainSummary run() {
+    if (checkpoint_.empty()) evaluate_at(0);
+    loader_ = pipeline_.loader(Split::train, options_.batch_size, state_.next_batch, {world_.rank, world_.size},
+                               /*pin_memory=*/device_.is_cuda());
+    const StopOnSignal stop_signal;
+    // A signal may reach the ranks at different steps; they stop together.
+    const auto stop_requested = [&] {
+      return collectives_ ? static_cast<int>(collectives_->max(stop_signal.received())) : stop_signal.received();
+    };
+    const int64_t last_step = control_.stop_at >= 0 ? std::min(control_.stop_at, options_.steps) : options_.steps;
+    interval_start_ = clock::now();
+    int stopped_by = 0;
+    for (int64_t step = state_.step; step < last_step && (stopped_by = stop_requested()) == 0; ++step) {
+      const double lr = schedule_.at(step);
+      take_step(step, lr);
+      if (state_.step % options_.log_every == 0 || state_.step == options_.steps) log_interval(lr);
+      if (state_.step % options_.eval_every == 0 || state_.step == options_.steps) evaluate_at(state_.step);
+      if (options_.checkpoint_every > 0 && state_.step % options_.checkpoint_every == 0 && state_.step != last_step)
+        save();
+    }
+    progress_->finish();
+    if (saved_step_ != state_.step) save();
+    return finish(stopped_by);
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  // The process's generators and allocator, set before anything draws from them.
+  static uint64_t seeded(int64_t seed) {
+    keep_freed_host_memory();
+    torch::manual_seed(static_cast<uint64_t>(seed));
+    return static_cast<uint64_t>(seed);
+  }
+
+  static DenoisingModel placed(DenoisingModel model, const c10::Device& device) {
+    model->to(device);
+    return model;
+  }
+
+  std::unique_ptr<Collectives> connect() const {
+    if (!world_.distributed()) return nullptr;
+    experiment_.section("train").require(options_.batch_size % world_.size == 0, "batch_size",
+                                         "must split evenly over WORLD_SIZE = " + std::to_string(world_.size) +
+                                             " ranks: each takes batch_size / WORLD_SIZE samples of every batch");
+    return std::make_unique<Collectives>(world_, device_);
+  }
 
   // Rank 0 writes the run folder; the others only read checkpoints from it.
-  const std::filesystem::path run_dir = run.string("dir");
-  if (world.leader()) {
-    std::filesystem::create_directories(run_dir);
-    remove_temporaries(run_dir);  // what a killed save left behind
+  void open_run_folder() {
+    if (!world_.leader()) return;
+    std::filesystem::create_directories(run_dir_);
+    remove_temporaries(run_dir_);  // what a killed save left behind
     // Resuming continues the run that config.toml records: under another
     // model, data, objective or optimisation it would mix two runs in one
     // folder and overwrite the record. A run may be extended (train.steps),
     // and what only paces it, places it or keeps its records may change.
-    if (control.resume.empty() && !latest_checkpoint(run_dir).empty())
-      require_recorded_config(run_dir / "config.toml", experiment,
+    if (control_.resume.empty() && !latest_checkpoint(run_dir_).empty())
+      require_recorded_config(run_dir_ / "config.toml", experiment_,
                               {"run.threads", "run.device", "train.steps", "train.checkpoint_every",
                                "train.keep_checkpoints", "train.log_every", "eval.every", "eval.batches",
                                "loader.workers", "loader.prefetch"},
                               "Resume it with the configuration it records, or train into another run.dir "
-                              "(with --resume " + latest_checkpoint(run_dir).string() + " to start from its weights)");
-    write_durably(run_dir / "config.toml", experiment.to_toml());
+                              "(with --resume " + latest_checkpoint(run_dir_).string() + " to start from its weights)");
+    write_durably(run_dir_ / "config.toml", experiment_.to_toml());
   }
 
-  CheckpointState state;
-  const std::filesystem::path checkpoint = control.resume.empty() ? latest_checkpoint(run_dir) : control.resume;
-  if (!control.resume.empty() && !std::filesystem::is_regular_file(control.resume))
-    throw Error("--resume " + control.resume.string() + ": no such checkpoint file");
-  if (!checkpoint.empty()) state = load_checkpoint(checkpoint, *model, *optimizer);
-  if (collectives) {
-    check_same_start(*collectives, state);
-    std::vector<at::Tensor> parameters = model->parameters();
-    torch::NoGradGuard no_grad;
-    collectives->broadcast_from_leader(parameters);  // the same start even if initialisation differed
-  }
-  std::optional<MetricsLog> metrics;
-  if (world.leader()) {
-    if (checkpoint.empty())
-      std::filesystem::remove(run_dir / "metrics.jsonl");
+  void resume() {
+    checkpoint_ = control_.resume.empty() ? latest_checkpoint(run_dir_) : control_.resume;
+    if (!control_.resume.empty() && !std::filesystem::is_regular_file(control_.resume))
+      throw Error("--resume " + control_.resume.string() + ": no such checkpoint file");
+    if (!checkpoint_.empty()) state_ = load_checkpoint(checkpoint_, *model_, *optimizer_);
+    saved_step_ = checkpoint_.empty() ? -1 : state_.step;
+    if (collectives_) {
+      check_same_start(*collectives_, state_);
+      std::vector<at::Tensor> parameters = model_->parameters();
+      torch::NoGradGuard no_grad;
+      collectives_->broadcast_from_leader(parameters);  // the same start even if initialisation differed
+    }
+    if (!world_.leader()) return;
+    if (checkpoint_.empty())
+      std::filesystem::remove(run_dir_ / "metrics.jsonl");
     else
-      truncate_metrics(run_dir / "metrics.jsonl", state.step);
-    metrics.emplace(run_dir / "metrics.jsonl");
+      truncate_metrics(run_dir_ / "metrics.jsonl", state_.step);
+    metrics_.emplace(run_dir_ / "metrics.jsonl");
   }
-  Progress progress(options.steps, state.step, /*quiet=*/!world.leader());
-  progress.message("cloze: " + experiment.modality + " + " + experiment.corruption.name() + ", " +
-                   std::to_string(model->parameters().size()) + " tensors, " + std::to_string(threads) +
-                   " threads on " + device.str() +
-                   (world.distributed() ? " in each of " + std::to_string(world.size) + " ranks" : "") +
-                   ", run folder " + run_dir.string() +
-                   (state.step > 0 ? ", resuming at step " + std::to_string(state.step) : ""));
-  if (const auto& skipped = pipeline.bad_samples().skipped(); !skipped.empty() && world.leader()) {
-    write_durably(run_dir / "bad_samples.jsonl", to_jsonl(skipped));
-    progress.message("left out " + std::to_string(skipped.size()) + " samples that cannot be read (first: " +
-                     skipped.front().path.string() + "), listed in " + (run_dir / "bad_samples.jsonl").string());
+
+  void announce() {
+    progress_.emplace(options_.steps, state_.step, /*quiet=*/!world_.leader());
+    progress_->message("cloze: " + experiment_.modality + " + " + experiment_.corruption.name() + ", " +
+                       std::to_string(model_->parameters().size()) + " tensors, " + std::to_string(threads_) +
+                       " threads on " + device_.str() +
+                       (world_.distributed() ? " in each of " + std::to_string(world_.size) + " ranks" : "") +
+                       ", run folder " + run_dir_.string() +
+                       (state_.step > 0 ? ", resuming at step " + std::to_string(state_.step) : ""));
+    if (const auto& skipped = pipeline_.bad_samples().skipped(); !skipped.empty() && world_.leader()) {
+      write_durably(run_dir_ / "bad_samples.jsonl", to_jsonl(skipped));
+      progress_->message("left out " + std::to_string(skipped.size()) + " samples that cannot be read (first: " +
+                         skipped.front().path.string() + "), listed in " +
+                         (run_dir_ / "bad_samples.jsonl").string());
+    }
   }
 
   // The same held-out batches at every eval, so the curve measures the model.
   // Rank 0 evaluates alone, on all of them.
-  std::vector<Corrupted> eval_batches;
-  if (world.leader()) {
+  void draw_eval_batches() {
+    entry_labels_ = pipeline_.corruption()->entry_labels();
+    if (!world_.leader()) return;
     // A small held-out split is still evaluated, in smaller batches.
-    auto eval_loader = pipeline.loader(Split::eval, std::min(options.batch_size, pipeline.samples(Split::eval)));
-    const int64_t count = std::min(options.eval_batches, eval_loader->batches_per_epoch());
-    for (int64_t i = 0; i < count; ++i) eval_batches.push_back(to_device(eval_loader->next().corrupted, device));
+    auto eval_loader = pipeline_.loader(Split::eval, std::min(options_.batch_size, pipeline_.samples(Split::eval)));
+    const int64_t count = std::min(options_.eval_batches, eval_loader->batches_per_epoch());
+    for (int64_t i = 0; i < count; ++i) eval_batches_.push_back(to_device(eval_loader->next().corrupted, device_));
   }
 
-  const std::vector<std::string> entry_labels = pipeline.corruption()->entry_labels();
-  auto run_eval = [&](int64_t step) {
-    if (!world.leader()) return;
-    const EvalResult r = evaluate(model, eval_batches, units, bf16, static_cast<int64_t>(entry_labels.size()));
+  void evaluate_at(int64_t step) {
+    if (!world_.leader()) return;
+    const EvalResult r = evaluate(model_, eval_batches_, units_, bf16_, static_cast<int64_t>(entry_labels_.size()));
     nlohmann::json record{{"step", step}, {"split", "eval"}, {"loss", r.loss}, {"masked_accuracy", r.accuracy}};
     std::string per_entry;
     for (std::size_t e = 0; e < r.entries.size(); ++e) {
       if (r.entries[e].count == 0) continue;  // no held-out row drew it
-      record["entries"][entry_labels[e]] = {{"loss", r.entries[e].loss},
-                                            {"masked_accuracy", r.entries[e].accuracy},
-                                            {"units", r.entries[e].count}};
+      record["entries"][entry_labels_[e]] = {{"loss", r.entries[e].loss},
+                                             {"masked_accuracy", r.entries[e].accuracy},
+                                             {"units", r.entries[e].count}};
       per_entry +=
-          (per_entry.empty() ? "; per entry " : ", ") + entry_labels[e] + " " + std::to_string(r.entries[e].loss);
+          (per_entry.empty() ? "; per entry " : ", ") + entry_labels_[e] + " " + std::to_string(r.entries[e].loss);
     }
-    add_decoding_score(model, eval_batches.front(), record);
-    metrics->write(record);
-    const std::string quality = units.quality_text(r.loss, r.accuracy);
-    progress.message("eval step " + std::to_string(step) + ": masked loss " + std::to_string(r.loss) +
-                     (quality.empty() ? "" : ", " + quality) +
-                     (record.contains("decoded_accuracy")
-                          ? ", greedy decoding " + std::to_string(record["decoded_accuracy"].get<double>())
-                          : "") +
-                     per_entry);
-  };
-  if (checkpoint.empty()) run_eval(0);
+    add_decoding_score(model_, eval_batches_.front(), record);
+    metrics_->write(record);
+    const std::string quality = units_.quality_text(r.loss, r.accuracy);
+    progress_->message("eval step " + std::to_string(step) + ": masked loss " + std::to_string(r.loss) +
+                       (quality.empty() ? "" : ", " + quality) +
+                       (record.contains("decoded_accuracy")
+                            ? ", greedy decoding " + std::to_string(record["decoded_accuracy"].get<double>())
+                            : "") +
+                       per_entry);
+  }
 
-  auto loader = pipeline.loader(Split::train, options.batch_size, state.next_batch, {world.rank, world.size},
-                                /*pin_memory=*/device.is_cuda());
-  int64_t saved_step = checkpoint.empty() ? -1 : state.step;  // the step the newest checkpoint holds
-  double pending_flops = 0;  // this rank's since the last settle_flops()
+  // One optimisation step; a loss or gradient that is not finite skips the
+  // update, up to train.skip_nonfinite in a row, then stops the run with a
+  // checkpoint of the step before.
+  void take_step(int64_t step, double lr) {
+    seed_step(seed_, step, world_.rank);
+    const StepResult result = train_step_.run(lr, [&] {
+      const auto wait_start = clock::now();
+      LoadedBatch item = loader_->next();
+      interval_wait_ += std::chrono::duration<double>(clock::now() - wait_start).count();
+      interval_units_ += item.batch.padding.numel() - item.batch.padding.sum().item<int64_t>();
+      pending_flops_ += training_flops(model_->options(), units_, item.corrupted);
+      return std::move(item.corrupted);
+    });
+    if (result.applied) {
+      nonfinite_in_a_row_ = 0;
+      for (const auto& loss : result.losses) interval_.add(loss);
+    } else {
+      ++nonfinite_in_a_row_;
+      ++state_.skipped_nonfinite;
+      const std::string what = "step " + std::to_string(step + 1) + ": the loss or the gradient is not finite";
+      if (nonfinite_in_a_row_ > options_.skip_nonfinite) {
+        save();  // the state before this step: everything up to it is kept
+        const std::string why =
+            options_.skip_nonfinite == 0
+                ? "stopped before updating (train.skip_nonfinite = N skips up to N such steps)"
+                : std::to_string(nonfinite_in_a_row_) + " in a row, more than train.skip_nonfinite = " +
+                      std::to_string(options_.skip_nonfinite);
+        throw Error(what + "; " + why + ". Checkpoint of step " + std::to_string(state_.step) + " saved in " +
+                    run_dir_.string() + "; lowering train.lr or raising train.warmup_steps usually helps");
+      }
+      progress_->message(what + ", update skipped (" + std::to_string(nonfinite_in_a_row_) + " in a row)");
+    }
+    state_.step = step + 1;
+    state_.next_batch = loader_->next_index();
+  }
+
+  // The metrics line and the progress bar for the steps since the last one.
+  void log_interval(double lr) {
+    if (collectives_) {
+      at::Tensor units_seen = at::scalar_tensor(interval_units_, at::kLong);
+      collectives_->all_reduce_sum(units_seen);
+      interval_units_ = units_seen.item<int64_t>();
+    }
+    settle_flops();
+    const double seconds = std::chrono::duration<double>(clock::now() - interval_start_).count();
+    const EvalResult r = interval_.read();
+    // An interval whose every update was skipped has no loss to report.
+    const auto scored = [&](double value) { return interval_.count > 0 ? nlohmann::json(value) : nlohmann::json(); };
+    const double units_per_s = static_cast<double>(interval_units_) / std::max(seconds, 1e-9);
+    if (metrics_)
+      metrics_->write({{"step", state_.step},
+                       {"split", "train"},
+                       {"loss", scored(r.loss)},
+                       {"masked_accuracy", scored(r.accuracy)},
+                       {"lr", lr},
+                       {"units_per_s", units_per_s},
+                       {"data_wait", interval_wait_ / std::max(seconds, 1e-9)},
+                       {"skipped_nonfinite", state_.skipped_nonfinite},
+                       {"flops", state_.train_flops}});
+    std::ostringstream status;
+    status.precision(4);
+    const std::string quality = units_.quality_text(r.loss, r.accuracy);
+    status << "loss " << r.loss << (quality.empty() ? "" : "  " + quality) << "  "
+           << static_cast<int64_t>(units_per_s) << " units/s";
+    progress_->update(state_.step, status.str());
+    interval_ = LossSums();
+    interval_units_ = 0;
+    interval_wait_ = 0;
+    interval_start_ = clock::now();
+  }
+
   // Adds every rank's pending FLOPs to the state. Called by all ranks at the
   // same steps (each log line and each save), so the checkpoint's count is
   // exact for the step it holds and a resume continues it.
-  const auto settle_flops = [&] {
-    at::Tensor flops = at::scalar_tensor(pending_flops, at::kDouble);
-    if (collectives) collectives->all_reduce_sum(flops);
-    state.train_flops += flops.item<double>();
-    pending_flops = 0;
-  };
-  const auto save = [&] {
-    settle_flops();
-    if (world.leader()) save_checkpoint(run_dir, *model, *optimizer, state, options.keep_checkpoints);
-    saved_step = state.step;
-  };
-  const StopOnSignal stop_signal;
-  // A signal may reach the ranks at different steps; they stop together.
-  const auto stop_requested = [&] {
-    return collectives ? static_cast<int>(collectives->max(stop_signal.received())) : stop_signal.received();
-  };
-  const int64_t last_step = control.stop_at >= 0 ? std::min(control.stop_at, options.steps) : options.steps;
-  int64_t nonfinite_in_a_row = 0;
-  using clock = std::chrono::steady_clock;
-  auto interval_start = clock::now();
-  double interval_wait = 0;
-  int64_t interval_units = 0;
-  LossSums interval;
-  int stopped_by = 0;
-
-  for (int64_t step = state.step; step < last_step && (stopped_by = stop_requested()) == 0; ++step) {
-    const double lr = schedule.at(step);
-    seed_step(seed, step, world.rank);
-    const StepResult result = train_step.run(lr, [&] {
-      const auto wait_start = clock::now();
-      LoadedBatch item = loader->next();
-      interval_wait += std::chrono::duration<double>(clock::now() - wait_start).count();
-      interval_units += item.batch.padding.numel() - item.batch.padding.sum().item<int64_t>();
-      pending_flops += training_flops(model->options(), units, item.corrupted);
-      return std::move(item.corrupted);
-    });
-    if (!result.applied) {
-      ++nonfinite_in_a_row;
-      ++state.skipped_nonfinite;
-      const std::string what = "step " + std::to_string(step + 1) + ": the loss or the gradient is not finite";
-      if (nonfinite_in_a_row > options.skip_nonfinite) {
-        save();  // the state before this step: everything up to it is kept
-        const std::string why =
-            options.skip_nonfinite == 0
-                ? "stopped before updating (train.skip_nonfinite = N skips up to N such steps)"
-                : std::to_string(nonfinite_in_a_row) + " in a row, more than train.skip_nonfinite = " +
-                      std::to_string(options.skip_nonfinite);
-        throw Error(what + "; " + why + ". Checkpoint of step " + std::to_string(state.step) + " saved in " +
-                    run_dir.string() + "; lowering train.lr or raising train.warmup_steps usually helps");
-      }
-      progress.message(what + ", update skipped (" + std::to_string(nonfinite_in_a_row) + " in a row)");
-    } else {
-      nonfinite_in_a_row = 0;
-      for (const auto& loss : result.losses) interval.add(loss);
-    }
-    state.step = step + 1;
-    state.next_batch = loader->next_index();
-
-    if (state.step % options.log_every == 0 || state.step == options.steps) {
-      if (collectives) {
-        at::Tensor units_seen = at::scalar_tensor(interval_units, at::kLong);
-        collectives->all_reduce_sum(units_seen);
-        interval_units = units_seen.item<int64_t>();
-      }
-      settle_flops();
-      const double seconds = std::chrono::duration<double>(clock::now() - interval_start).count();
-      const EvalResult r = interval.read();
-      // An interval whose every update was skipped has no loss to report.
-      const auto scored = [&](double value) { return interval.count > 0 ? nlohmann::json(value) : nlohmann::json(); };
-      const double units_per_s = static_cast<double>(interval_units) / std::max(seconds, 1e-9);
-      if (metrics)
-        metrics->write({{"step", state.step},
-                        {"split", "train"},
-                        {"loss", scored(r.loss)},
-                        {"masked_accuracy", scored(r.accuracy)},
-                        {"lr", lr},
-                        {"units_per_s", units_per_s},
-                        {"data_wait", interval_wait / std::max(seconds, 1e-9)},
-                        {"skipped_nonfinite", state.skipped_nonfinite},
-                        {"flops", state.train_flops}});
-      std::ostringstream status;
-      status.precision(4);
-      const std::string quality = units.quality_text(r.loss, r.accuracy);
-      status << "loss " << r.loss << (quality.empty() ? "" : "  " + quality) << "  "
-             << static_cast<int64_t>(units_per_s) << " units/s";
-      progress.update(state.step, status.str());
-      interval = LossSums();
-      interval_units = 0;
-      interval_wait = 0;
-      interval_start = clock::now();
-    }
-    if (state.step % options.eval_every == 0 || state.step == options.steps) run_eval(state.step);
-    if (options.checkpoint_every > 0 && state.step % options.checkpoint_every == 0 && state.step != last_step)
-      save();
+  void settle_flops() {
+    at::Tensor flops = at::scalar_tensor(pending_flops_, at::kDouble);
+    if (collectives_) collectives_->all_reduce_sum(flops);
+    state_.train_flops += flops.item<double>();
+    pending_flops_ = 0;
   }
-  progress.finish();
-  if (saved_step != state.step) save();
 
-  TrainSummary summary = world.leader() ? summarize(run_dir, state.step, units) : TrainSummary{};
-  summary.steps = state.step;
-  summary.leader = world.leader();
-  summary.stopped_by_signal = stopped_by;
-  summary.finished = state.step == options.steps;
-  if (summary.finished && world.leader())
-    export_weights(*model, run_dir / "model.safetensors", experiment.to_toml());
-  if (summary.stopped_by_signal != 0)
-    progress.message("stopped by signal " + std::to_string(summary.stopped_by_signal) + " after step " +
-                     std::to_string(state.step) + "; checkpoint saved, run the same command to resume");
-  if (collectives) collectives->barrier();  // the others wait until rank 0 has written everything
-  return summary;
+  void save() {
+    settle_flops();
+    if (world_.leader()) save_checkpoint(run_dir_, *model_, *optimizer_, state_, options_.keep_checkpoints);
+    saved_step_ = state_.step;
+  }
+
+  TrainSummary finish(int stopped_by) {
+    TrainSummary summary = world_.leader() ? summarize(run_dir_, state_.step, units_) : TrainSummary{};
+    summary.steps = state_.step;
+    summary.leader = world_.leader();
+    summary.stopped_by_signal = stopped_by;
+    summary.finished = state_.step == options_.steps;
+    if (summary.finished && world_.leader())
+      export_weights(*model_, run_dir_ / "model.safetensors", experiment_.to_toml());
+    if (summary.stopped_by_signal != 0)
+      progress_->message("stopped by signal " + std::to_string(summary.stopped_by_signal) + " after step " +
+                         std::to_string(state_.step) + "; checkpoint saved, run the same command to resume");
+    if (collectives_) collectives_->barrier();  // the others wait until rank 0 has written everything
+    return summary;
+  }
+
+  const Experiment& experiment_;
+  const TrainControl& control_;
+  const Params& run_;
+  const TrainOptions options_;
+  const c10::Device device_;
+  const bool bf16_;
+  const World world_;
+  const int threads_;
+  const uint64_t seed_;
+  std::unique_ptr<Collectives> collectives_;
+  Pipeline pipeline_;
+  const UnitSpec& units_;
+  DenoisingModel model_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  TrainStep train_step_;
+  const LrSchedule schedule_;
+  const std::filesystem::path run_dir_;
+
+  std::filesystem::path checkpoint_;  // the one resumed from; empty for a fresh run
+  CheckpointState state_;
+  int64_t saved_step_ = -1;           // the step the newest checkpoint holds
+  std::optional<MetricsLog> metrics_;  // rank 0's
+  std::optional<Progress> progress_;
+  std::vector<std::string> entry_labels_;
+  std::vector<Corrupted> eval_batches_;
+  std::unique_ptr<Loader> loader_;
+
+  double pending_flops_ = 0;  // this rank's since the last settle_flops()
+  int64_t nonfinite_in_a_row_ = 0;
+  clock::time_point interval_start_;
+  double interval_wait_ = 0;
+  int64_t interval_units_ = 0;
+  LossSums interval_;
+};
+
+}  // namespace
+
+TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control) {
+  return TrainingRun(experiment, registry, control).run();
 }
 
 }  // namespace cloze

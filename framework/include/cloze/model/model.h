@@ -106,6 +106,14 @@ class DenoisingModelImpl : public torch::nn::Module {
   const ModelOptions& options() const { return options_; }
 
  private:
+  // The constructor's parts, called in this order.
+  void build_stem(const ModelShape& shape, bool fixed_positions);
+  void build_encoder();
+  void build_sequence_decoder(const ModelShape& shape);
+  void build_fill_decoder(const ModelShape& shape, bool fixed_positions);
+  void build_head();
+  void initialise();
+
   at::Tensor head(const at::Tensor& hidden);  // [M, dim] (fill: decoder_dim) -> [M, V] or [M, D]
   void require_mode(ReconstructionMode mode, const std::string& what) const;  // throws naming `what` in other modes
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,14 @@ class MetricsLog {
   std::filesystem::path path_;
   std::ofstream out_;
 };
+
+// The JSON objects of a metrics.jsonl, in order; a line that is not one (a
+// kill cut it short) is left out.
+std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& path);
+
+// Drops the lines after `step` (and any a kill cut short), so that a run
+// resumed from that step's checkpoint does not repeat them.
+void truncate_metrics(const std::filesystem::path& path, int64_t step);
 
 class Progress {
  public:

@@ -1,0 +1,52 @@
+#include "cloze/train/held_out.h"
+
+#include <torch/utils.h>
+
+#include "cloze/train/decoding_score.h"
+#include "cloze/train/device.h"
+
+namespace cloze {
+
+void LossSums::add(const MaskedLoss& m) {
+  const at::Tensor loss = m.loss.detach().to(at::kDouble) * static_cast<double>(m.count);
+  weighted_loss = weighted_loss.defined() ? weighted_loss + loss : loss;
+  correct = correct.defined() ? correct + m.correct : m.correct;
+  count += m.count;
+}
+
+EvalResult LossSums::read() const {
+  if (count == 0) return {};
+  return {weighted_loss.item<double>() / static_cast<double>(count),
+          correct.item<double>() / static_cast<double>(count), count, {}};
+}
+
+EvalResult evaluate(DenoisingModel& model, const std::vector<Corrupted>& batches, const UnitSpec& units, bool bf16,
+                    int64_t entries) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  LossSums sums;
+  std::vector<LossSums> entry_sums(static_cast<std::size_t>(entries));
+  for (const auto& batch : batches) {
+    AutocastGuard autocast(batch.input.device(), bf16);
+    const at::Tensor predictions = model->forward(batch);
+    sums.add(masked_loss(predictions, batch, units));
+    if (entries == 0) continue;
+    const std::vector<MaskedLoss> per_entry = masked_loss_per_entry(predictions, batch, units, entries);
+    for (std::size_t e = 0; e < per_entry.size(); ++e) entry_sums[e].add(per_entry[e]);
+  }
+  model->train();
+  EvalResult result = sums.read();
+  for (const auto& entry : entry_sums) result.entries.push_back(entry.read());
+  return result;
+}
+
+void add_decoding_score(DenoisingModel& model, const Corrupted& batch, nlohmann::json& record) {
+  if (batch.mode != ReconstructionMode::sequence) return;
+  torch::NoGradGuard no_grad;
+  const DecodingScore score = score_greedy_decoding(model, batch);
+  model->train();
+  record["decoded_accuracy"] = score.token_accuracy;
+  record["exact_match"] = score.exact_match;
+}
+
+}  // namespace cloze
