@@ -8,6 +8,7 @@
 
 #include "cloze/config/experiment.h"
 #include "cloze/core/units.h"
+#include "cloze/train/metrics.h"
 #include "cloze/core/registry.h"
 #include "cloze/data/pipeline.h"
 #include "cloze/inspect/dump.h"
@@ -98,20 +99,20 @@ TEST_CASE("a tiny masked LM overfits a tiny corpus and writes its run folder", "
 TEST_CASE("the command line reports ids by accuracy and values by PSNR where it has a peak", "[train]") {
   cloze::UnitSpec ids;
   ids.kind = cloze::UnitKind::discrete;
-  CHECK(ids.quality_text(2.5, 0.23291) == "masked accuracy 0.2329");
+  CHECK(cloze::quality_text(ids, 2.5, 0.23291) == "masked accuracy 0.2329");
   CHECK_FALSE(ids.psnr_db(0.04));
   cloze::UnitSpec values;
   values.kind = cloze::UnitKind::continuous;
   values.value_range = 2.0;  // pixels normalised to [-1, 1]
   REQUIRE(values.psnr_db(0.04));
   CHECK(*values.psnr_db(0.04) == Approx(20.0));  // 10 log10(4 / 0.04)
-  CHECK(values.quality_text(0.04, 0.0) == "PSNR 20.00 dB");
+  CHECK(cloze::quality_text(values, 0.04, 0.0) == "PSNR 20.00 dB");
   CHECK_FALSE(values.psnr_db(0.0));
   values.normalize_targets = true;  // MAE's per-patch targets: no fixed peak, the loss says it all
-  CHECK(values.quality_text(0.04, 0.0).empty());
+  CHECK(cloze::quality_text(values, 0.04, 0.0).empty());
   values.normalize_targets = false;
   values.value_range = 0;  // unknown
-  CHECK(values.quality_text(0.04, 0.0).empty());
+  CHECK(cloze::quality_text(values, 0.04, 0.0).empty());
 }
 
 TEST_CASE("training an existing run folder resumes from its newest checkpoint", "[train]") {

@@ -1,5 +1,7 @@
 #include "cloze/core/rng.h"
 
+#include <utility>
+
 #include <cmath>
 
 namespace cloze {
@@ -49,6 +51,11 @@ int64_t SampleRng::poisson(double lambda) {
     product *= uniform();
   }
   return k;
+}
+
+void shuffle_for_epoch(std::vector<int64_t>& items, uint64_t seed, int64_t epoch) {
+  SampleRng rng(seed, RngStream::data_order, epoch, 0);
+  for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
 }
 
 }  // namespace cloze

@@ -1,7 +1,5 @@
 #include "cloze/core/units.h"
 
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -42,12 +40,6 @@ void UnitSpec::add_special_tokens(const std::vector<std::string>& tokens) {
 std::optional<double> UnitSpec::psnr_db(double mse) const {
   if (kind != UnitKind::continuous || value_range <= 0 || normalize_targets || !(mse > 0)) return std::nullopt;
   return 10.0 * std::log10(value_range * value_range / mse);
-}
-
-std::string UnitSpec::quality_text(double loss, double accuracy) const {
-  if (kind == UnitKind::discrete) return fmt::format("masked accuracy {:.4f}", accuracy);
-  if (const auto psnr = psnr_db(loss)) return fmt::format("PSNR {:.2f} dB", *psnr);
-  return "";
 }
 
 }  // namespace cloze

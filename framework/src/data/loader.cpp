@@ -76,10 +76,7 @@ struct Loader::State {
     if (found != orders.end()) return found->second;
     auto permutation = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(dataset->size()));
     std::iota(permutation->begin(), permutation->end(), int64_t{0});
-    if (options.shuffle) {
-      SampleRng rng(seed, RngStream::data_order, epoch, 0);
-      for (std::size_t i = permutation->size(); i > 1; --i) std::swap((*permutation)[i - 1], (*permutation)[rng.below(i)]);
-    }
+    if (options.shuffle) shuffle_for_epoch(*permutation, seed, epoch);
     orders.emplace(epoch, permutation);
     while (orders.size() > 4) orders.erase(orders.begin());  // drop the oldest epochs
     return permutation;

@@ -20,6 +20,7 @@
 #include "cloze/core/rng.h"
 #include "cloze/evaluate/labelled_batches.h"
 #include "cloze/train/schedule.h"
+#include "cloze/train/train_step.h"
 
 namespace cloze {
 
@@ -59,28 +60,6 @@ Labelled labelled(const Dataset& data, int64_t max_samples, int64_t batch_size, 
   return found;
 }
 
-// `indices` in the order of epoch `epoch`: Fisher-Yates from (seed, epoch), as the loader shuffles.
-std::vector<int64_t> shuffled(std::vector<int64_t> indices, uint64_t seed, int64_t epoch) {
-  SampleRng rng(seed, RngStream::data_order, epoch, 0);
-  for (std::size_t i = indices.size(); i > 1; --i) std::swap(indices[i - 1], indices[rng.below(i)]);
-  return indices;
-}
-
-// AdamW over the encoder's parameters and the head: weight decay on matrices
-// and embeddings (dim >= 2), none on biases and norms, as the trainer groups them.
-std::unique_ptr<torch::optim::AdamW> make_adamw(DenoisingModel& model, const at::Tensor& head_weight,
-                                                const at::Tensor& head_bias, double lr, double weight_decay) {
-  std::vector<at::Tensor> decayed{head_weight}, not_decayed{head_bias};
-  for (const auto& parameter : model->parameters())
-    if (parameter.requires_grad()) (parameter.dim() >= 2 ? decayed : not_decayed).push_back(parameter);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(
-                                   torch::optim::AdamWOptions(lr).weight_decay(weight_decay)));
-  groups.emplace_back(not_decayed,
-                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).weight_decay(0)));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
-}
-
 // The labelled train samples split into those fitted on and a held-out
 // validation share (at least one sample), drawn with a fixed key: the same
 // samples for every seed and every run, so their choices are made alike.
@@ -116,20 +95,6 @@ struct Head {
   at::Tensor weight, bias;  // [C, dim], [C]
 };
 
-// The encoder's pooled output for `indices` of `data`, in eval mode without
-// gradients, with their labels: rows in the order of `indices`.
-Features pooled(DenoisingModel& model, PooledEncoder& encoder, const Dataset& data,
-                const std::vector<int64_t>& indices, int64_t batch_size) {
-  model->eval();
-  at::NoGradGuard no_grad;
-  std::vector<at::Tensor> values, labels;
-  for_each_labelled_batch(data, indices, batch_size, "finetune", [&](const Batch& batch) {
-    values.push_back(encoder(batch));  // [B, dim]
-    labels.push_back(batch.labels);
-  });
-  return {at::cat(values), at::cat(labels)};
-}
-
 // The head every candidate starts from: the linear probe on the frozen
 // encoder's features of the fitted samples (LP-FT), or N(0, 0.02) weights
 // (BERT's initializer range) and zero bias drawn from the seed. Made on the
@@ -139,7 +104,7 @@ Head initial_head(DenoisingModel& model, PooledEncoder& encoder, const Dataset& 
   Head head;
   if (options.head_from_probe) {
     std::tie(head.weight, head.bias) =
-        fit_linear_head(pooled(model, encoder, train, fit, options.batch_size), classes).folded();
+        fit_linear_head(encoder_features(model, train, fit, options.batch_size), classes).folded();
   } else {
     at::Generator generator = at::detail::createCPUGenerator(options.seed);
     head = {at::empty({classes, encoder.dim()}).normal_(0, 0.02, generator), at::zeros({classes})};
@@ -152,7 +117,9 @@ Head initial_head(DenoisingModel& model, PooledEncoder& encoder, const Dataset& 
 Head train_candidate(DenoisingModel& model, PooledEncoder& encoder, const Dataset& train,
                      const std::vector<int64_t>& fit, const Head& start, double lr, const FinetuneOptions& options) {
   Head head{start.weight.clone().requires_grad_(), start.bias.clone().requires_grad_()};
-  const auto adamw = make_adamw(model, head.weight, head.bias, lr, options.weight_decay);
+  std::vector<at::Tensor> parameters{head.weight, head.bias};
+  for (const auto& parameter : model->parameters()) parameters.push_back(parameter);
+  const auto adamw = grouped_adamw(parameters, torch::optim::AdamWOptions(lr).weight_decay(options.weight_decay));
   const auto warmup = static_cast<int64_t>(std::llround(options.warmup_fraction * static_cast<double>(options.steps)));
   const LrSchedule schedule{lr, warmup, options.steps, "cosine", 0.0};
 
@@ -160,7 +127,8 @@ Head train_candidate(DenoisingModel& model, PooledEncoder& encoder, const Datase
   at::AutoGradMode grad(true);
   int64_t step = 0;
   for (int64_t epoch = 0; step < options.steps; ++epoch) {
-    std::vector<int64_t> order = shuffled(fit, options.seed, epoch);
+    std::vector<int64_t> order = fit;
+    shuffle_for_epoch(order, options.seed, epoch);
     order.resize(std::min(order.size(), static_cast<std::size_t>((options.steps - step) * options.batch_size)));
     for_each_labelled_batch(train, order, options.batch_size, "finetune", [&](const Batch& batch) {
       torch::manual_seed(SampleRng(options.seed, RngStream::dropout, step, 0).next_u64());
@@ -177,11 +145,12 @@ Head train_candidate(DenoisingModel& model, PooledEncoder& encoder, const Datase
 }
 
 // Per-sample outcomes of classifying `indices` of `data` in eval mode.
-std::vector<uint8_t> classify(DenoisingModel& model, PooledEncoder& encoder, const Dataset& data,
+std::vector<uint8_t> classify(DenoisingModel& model, const Dataset& data,
                               const std::vector<int64_t>& indices, const Head& head, int64_t batch_size) {
-  const Features features = pooled(model, encoder, data, indices, batch_size);
+  const Features features = encoder_features(model, data, indices, batch_size);
   at::NoGradGuard no_grad;
-  return outcomes(at::linear(features.values, head.weight, head.bias).argmax(1).to(at::kCPU), features.labels);
+  return outcomes(at::linear(features.values, head.weight, head.bias).argmax(1).to(at::kCPU),
+                  features.labels.to(at::kCPU));
 }
 
 }  // namespace
@@ -207,7 +176,7 @@ ProbeResult finetune(DenoisingModel& model, const Dataset& train, const Dataset&
   for (const double lr : options.lrs) {
     restore(model, start);
     const Head head = train_candidate(model, encoder, train, fit, initial, lr, options);
-    const double score = mean_of(classify(model, encoder, train, validation, head, options.batch_size));
+    const double score = mean_of(classify(model, train, validation, head, options.batch_size));
     if (score > best_score || (score == best_score && lr < result.chosen_lr)) {
       best_score = score;
       best_weights = snapshot(model);
@@ -216,7 +185,7 @@ ProbeResult finetune(DenoisingModel& model, const Dataset& train, const Dataset&
     }
   }
   restore(model, best_weights);
-  result.correct = classify(model, encoder, eval, eval_samples.indices, best_head, options.batch_size);
+  result.correct = classify(model, eval, eval_samples.indices, best_head, options.batch_size);
   result.accuracy = mean_of(result.correct);
   return result;
 }

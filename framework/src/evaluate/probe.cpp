@@ -66,12 +66,17 @@ at::Tensor unit_rows(const at::Tensor& values) {
 }  // namespace
 
 Features encoder_features(DenoisingModel& model, const Dataset& data, int64_t max_samples, int64_t batch_size) {
+  return encoder_features(model, data, evaluation_samples(data, max_samples), batch_size);
+}
+
+Features encoder_features(DenoisingModel& model, const Dataset& data, const std::vector<int64_t>& indices,
+                          int64_t batch_size) {
   PooledEncoder encoder(model, "probe");
   const TrainingModeGuard mode(model);
   model->eval();
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> values, labels;
-  for_each_labelled_batch(data, evaluation_samples(data, max_samples), batch_size, "probe", [&](const Batch& batch) {
+  for_each_labelled_batch(data, indices, batch_size, "probe", [&](const Batch& batch) {
     values.push_back(encoder(batch));  // [B, dim]
     labels.push_back(batch.labels.to(encoder.device()));
   });

@@ -1,5 +1,6 @@
 #include "cloze/train/metrics.h"
 
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +12,12 @@
 #include "cloze/io/durable_file.h"
 
 namespace cloze {
+
+std::string quality_text(const UnitSpec& units, double loss, double accuracy) {
+  if (units.kind == UnitKind::discrete) return fmt::format("masked accuracy {:.4f}", accuracy);
+  if (const auto psnr = units.psnr_db(loss)) return fmt::format("PSNR {:.2f} dB", *psnr);
+  return "";
+}
 
 std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& path) {
   std::vector<nlohmann::json> records;

@@ -73,19 +73,22 @@ TrainOptions TrainOptions::from(const Params& t, const Params& e) {
   return o;
 }
 
-std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& o) {
+std::unique_ptr<torch::optim::AdamW> grouped_adamw(const std::vector<at::Tensor>& parameters,
+                                                   const torch::optim::AdamWOptions& options) {
   std::vector<at::Tensor> decayed, not_decayed;
-  for (auto& parameter : model->parameters())
+  for (const auto& parameter : parameters)
     if (parameter.requires_grad()) (parameter.dim() >= 2 ? decayed : not_decayed).push_back(parameter);
-  auto group_options = [&](double decay) {
-    auto options = std::make_unique<torch::optim::AdamWOptions>(o.lr);
-    options->betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(decay);
-    return options;
-  };
+  auto not_decayed_options = std::make_unique<torch::optim::AdamWOptions>(options);
+  not_decayed_options->weight_decay(0.0);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, group_options(o.weight_decay));
-  groups.emplace_back(not_decayed, group_options(0.0));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o.lr));
+  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(options));
+  groups.emplace_back(not_decayed, std::move(not_decayed_options));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(options.lr()));
+}
+
+std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& o) {
+  return grouped_adamw(model->parameters(),
+                       torch::optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay));
 }
 
 TrainStep::TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitSpec units,

@@ -48,8 +48,8 @@ TrainSummary summarize(const std::filesystem::path& run_dir, int64_t steps, cons
     summary.last_eval_loss = record.value("loss", 0.0);
     summary.last_eval_accuracy = record.value("masked_accuracy", 0.0);
   }
-  summary.first_eval_quality = units.quality_text(summary.first_eval_loss, summary.first_eval_accuracy);
-  summary.last_eval_quality = units.quality_text(summary.last_eval_loss, summary.last_eval_accuracy);
+  summary.first_eval_quality = quality_text(units, summary.first_eval_loss, summary.first_eval_accuracy);
+  summary.last_eval_quality = quality_text(units, summary.last_eval_loss, summary.last_eval_accuracy);
   return summary;
 }
 
@@ -80,13 +80,12 @@ class TrainingRun {
   TrainingRun(const Experiment& experiment, const Registry& registry, const TrainControl& control)
       : experiment_(experiment),
         control_(control),
-        run_(experiment.section("run")),
         options_(TrainOptions::from(experiment.section("train"), experiment.section("eval"))),
-        device_(resolve_device(run_.string("device"))),
-        bf16_(run_.boolean("bf16")),
+        device_(resolve_device(experiment.section("run").string("device"))),
+        bf16_(experiment.section("run").boolean("bf16")),
         world_(World::from_environment()),
-        threads_(set_threads(run_.integer("threads"), world_.local_size)),
-        seed_(seeded(run_.integer("seed"))),
+        threads_(set_threads(experiment.section("run").integer("threads"), world_.local_size)),
+        seed_(seeded(experiment.section("run").integer("seed"))),
         collectives_(connect()),
         pipeline_(experiment, registry),
         units_(pipeline_.units()),
@@ -94,7 +93,7 @@ class TrainingRun {
         optimizer_(make_optimizer(model_, options_)),
         train_step_(model_, *optimizer_, units_, options_, device_, bf16_, collectives_.get()),
         schedule_{options_.lr, options_.warmup_steps, options_.steps, options_.decay, options_.min_lr_ratio},
-        run_dir_(run_.string("dir")) {
+        run_dir_(experiment.section("run").string("dir")) {
     open_run_folder();
     resume();
     announce();
@@ -230,7 +229,7 @@ class TrainingRun {
     }
     add_decoding_score(model_, eval_batches_.front(), record);
     metrics_->write(record);
-    const std::string quality = units_.quality_text(r.loss, r.accuracy);
+    const std::string quality = quality_text(units_, r.loss, r.accuracy);
     progress_->message("eval step " + std::to_string(step) + ": masked loss " + std::to_string(r.loss) +
                        (quality.empty() ? "" : ", " + quality) +
                        (record.contains("decoded_accuracy")
@@ -300,7 +299,7 @@ class TrainingRun {
                        {"flops", state_.train_flops}});
     std::ostringstream status;
     status.precision(4);
-    const std::string quality = units_.quality_text(r.loss, r.accuracy);
+    const std::string quality = quality_text(units_, r.loss, r.accuracy);
     status << "loss " << r.loss << (quality.empty() ? "" : "  " + quality) << "  "
            << static_cast<int64_t>(units_per_s) << " units/s";
     progress_->update(state_.step, status.str());
@@ -343,7 +342,6 @@ class TrainingRun {
 
   const Experiment& experiment_;
   const TrainControl& control_;
-  const Params& run_;
   const TrainOptions options_;
   const c10::Device device_;
   const bool bf16_;

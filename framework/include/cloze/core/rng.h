@@ -9,6 +9,7 @@
 #include <ATen/core/PhiloxRNGEngine.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace cloze {
 
@@ -52,5 +53,10 @@ inline uint64_t SampleRng::below(uint64_t n) {
   }
   return product >> 32;
 }
+
+// `items` in the order of epoch `epoch`: Fisher-Yates driven by
+// SampleRng(seed, RngStream::data_order, epoch, 0). The loader visits an
+// epoch's samples in this order, and fine-tuning its labelled ones.
+void shuffle_for_epoch(std::vector<int64_t>& items, uint64_t seed, int64_t epoch);
 
 }  // namespace cloze

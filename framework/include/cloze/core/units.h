@@ -55,11 +55,6 @@ struct UnitSpec {
   // range is known and whose targets are the values themselves (normalised
   // targets have no fixed peak); nullopt otherwise, or for mse <= 0.
   std::optional<double> psnr_db(double mse) const;
-
-  // How well a batch was reconstructed, beside its masked loss, as the
-  // command line prints it: "masked accuracy 0.2329" for ids, "PSNR 13.31 dB"
-  // for values where psnr_db has one, else "" (the loss, an MSE, says it).
-  std::string quality_text(double loss, double accuracy) const;
 };
 
 }  // namespace cloze

@@ -34,6 +34,9 @@ struct Features {
 // raw chunks are longer than its encoder inputs). Runs without gradients in
 // eval mode; the model's training mode is restored afterwards.
 Features encoder_features(DenoisingModel& model, const Dataset& data, int64_t max_samples, int64_t batch_size);
+// The same for the samples at `indices` (in that order) instead.
+Features encoder_features(DenoisingModel& model, const Dataset& data, const std::vector<int64_t>& indices,
+                          int64_t batch_size);
 
 // The raw inputs as features, with the same choice of samples and the same
 // label rule, on the CPU. Discrete units: a bag of ids, the count of each id

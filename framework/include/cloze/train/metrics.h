@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cloze/core/units.h"
+
 namespace cloze {
 
 class MetricsLog {
@@ -31,6 +33,11 @@ std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& path);
 // Drops the lines after `step` (and any a kill cut short), so that a run
 // resumed from that step's checkpoint does not repeat them.
 void truncate_metrics(const std::filesystem::path& path, int64_t step);
+
+// How well a batch was reconstructed, beside its masked loss, as the command
+// line prints it: "masked accuracy 0.2329" for ids, "PSNR 13.31 dB" for
+// values where UnitSpec::psnr_db has one, else "" (the loss, an MSE, says it).
+std::string quality_text(const UnitSpec& units, double loss, double accuracy);
 
 class Progress {
  public:

@@ -41,6 +41,10 @@ struct TrainOptions {
 // mask embeddings (every parameter of rank < 2), as BERT and MAE train. Fixed
 // parameters (sin-cos positions) are not optimised at all.
 std::unique_ptr<torch::optim::AdamW> make_optimizer(DenoisingModel& model, const TrainOptions& options);
+// The same two groups over any `parameters` (fine-tuning adds its head), each
+// group with `options` and the rank < 2 one without weight decay.
+std::unique_ptr<torch::optim::AdamW> grouped_adamw(const std::vector<at::Tensor>& parameters,
+                                                   const torch::optim::AdamWOptions& options);
 
 struct StepResult {
   std::vector<MaskedLoss> losses;  // one per micro-batch; in a data-parallel run, over all ranks' shards

@@ -26,7 +26,7 @@ struct TrainSummary {
   int stopped_by_signal = 0;  // SIGINT or SIGTERM that stopped it early, else 0
   double first_eval_loss = 0, last_eval_loss = 0;
   double first_eval_accuracy = 0, last_eval_accuracy = 0;      // ids only
-  std::string first_eval_quality, last_eval_quality;          // UnitSpec::quality_text
+  std::string first_eval_quality, last_eval_quality;          // quality_text (metrics.h)
   std::filesystem::path run_dir;
 };
 
