@@ -31,10 +31,13 @@ include(ClozePlugin)
 
 # What cloze_add_plugin adds to the plugins shipped in this tree: our warnings,
 # the shared precompiled header, a place in the cloze_plugins target, and
-# installation beside libcloze.
+# installation beside libcloze. Installed, a plugin finds the libraries it
+# links beside libcloze (libcloze_pictures) through its run path.
 function(cloze_ship_plugin name)
   cloze_warnings(${name})
   cloze_use_pch(${name})
   add_dependencies(cloze_plugins ${name})
+  file(RELATIVE_PATH plugin_to_lib ${CMAKE_INSTALL_PREFIX}/${CLOZE_INSTALL_PLUGIN_DIR} ${CMAKE_INSTALL_FULL_LIBDIR})
+  set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/${plugin_to_lib}")
   install(TARGETS ${name} LIBRARY DESTINATION ${CLOZE_INSTALL_PLUGIN_DIR})
 endfunction()

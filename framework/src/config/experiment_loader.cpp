@@ -2,43 +2,23 @@
 // every value checked against its section's schema. Each value is carried
 // with its origin ("mlm.toml:7" or "override 'train.steps=3'") so that every
 // error, and later every plugin's refusal, can point at where it was written.
+// [corruption] is read in corruption_section.cpp; what both files share is in
+// experiment_settings.h.
 #include <algorithm>
-#include <cmath>
 #include <fstream>
 #include <iterator>
 
 #include "cloze/config/experiment.h"
 #include "cloze/core/error.h"
 #include "cloze/core/suggest.h"
+#include "experiment_settings.h"
 #include "experiment_values.h"
 
 namespace cloze {
 
-namespace {
-
 namespace fs = std::filesystem;
 
-// One key's value before it is checked: a node of the file or override text.
-struct Setting {
-  std::string origin;                // "mlm.toml:7" or "override 'train.steps=3'"
-  const toml::node* node = nullptr;  // the value in the file, or
-  std::string text;                  // the value as typed on the command line
-};
-
-using Section = std::map<std::string, Setting>;  // key -> setting
-
-// Everything written in the file and the overrides, by section.
-struct Settings {
-  std::map<std::string, Section> sections;
-  std::map<std::string, std::string> headers;  // where each section of the file starts
-
-  // Where `section` starts, for messages about it as a whole; the file
-  // itself when only overrides wrote it.
-  std::string header(const std::string& section, const std::string& source) const {
-    const auto found = headers.find(section);
-    return found == headers.end() ? source : found->second;
-  }
-};
+namespace {
 
 const Schema& plugins_schema() {
   static const Schema schema{
@@ -74,8 +54,10 @@ std::string key_suggestion(const std::string& section, const std::string& key, c
   return match.empty() ? std::string() : "; did you mean '" + section + "." + match + "'?";
 }
 
-std::string file_line(const std::string& source, const toml::source_region& region) {
-  return source + ":" + std::to_string(region.begin.line);
+void check_section_schemas(const SectionSchemas& sections) {
+  for (const auto& reserved : own_sections())
+    if (sections.count(reserved))
+      throw Error("framework section [" + reserved + "] clashes with the experiment's own section");
 }
 
 // ---- the file ---------------------------------------------------------------
@@ -151,26 +133,7 @@ void apply_override(const std::string& text, const SectionSchemas& sections, Set
   settings.sections[section][key] = Setting{origin, nullptr, text.substr(equals + 1)};
 }
 
-// ---- checking values against schemas ----------------------------------------
-
-Value value_of(const Setting& setting, ParamType type, const std::string& full_name) {
-  auto value = setting.node ? value_from_node(*setting.node, type) : value_from_text(setting.text, type);
-  if (value) return std::move(*value);
-  const std::string got = setting.node ? type_name(*setting.node) : "'" + setting.text + "'";
-  throw Error(setting.origin + ": " + full_name + ": expected " + to_string(type) + ", got " + got);
-}
-
-Params resolve_section(const std::string& name, const Schema& schema, const Section& section) {
-  Params params(name, schema);
-  for (const auto& [key, setting] : section) {
-    const ParamSpec* spec = find_param(schema, key);
-    if (!spec)
-      throw Error(setting.origin + ": unknown key '" + name + "." + key + "'" +
-                  key_suggestion(name, key, key_names(schema)));
-    params.set(key, value_of(setting, spec->type, name + "." + key), setting.origin);
-  }
-  return params;
-}
+// ---- plugins ----------------------------------------------------------------
 
 // The plugin folders, absolute: a path in the file is relative to the file, a
 // path in an override to the working directory. A folder that does not exist
@@ -204,19 +167,35 @@ std::vector<std::string> plugin_paths(const Section& section, const std::string&
   throw Error(where + ": [" + section + "] needs name = \"...\", one of: " + (list.empty() ? "none registered" : list));
 }
 
-// A table that picks a plugin by `name`; its other keys are the parameters.
-struct PluginTable {
-  std::string name;
-  Params params;
-};
+}  // namespace
 
-// Resolves one plugin's table: `name` picks the plugin, whose schema then
-// checks every other key. `table` names the table in messages and in the
-// Params ("corruption", "corruption.mixture[2]"); `where` is its header's
-// origin, for a missing name; `reserved` are the keys the table itself uses
-// beside the plugin's, which its schema may not declare.
+// ---- checking values against schemas (shared, experiment_settings.h) --------
+
+std::string file_line(const std::string& source, const toml::source_region& region) {
+  return source + ":" + std::to_string(region.begin.line);
+}
+
+Value value_of(const Setting& setting, ParamType type, const std::string& full_name) {
+  auto value = setting.node ? value_from_node(*setting.node, type) : value_from_text(setting.text, type);
+  if (value) return std::move(*value);
+  const std::string got = setting.node ? type_name(*setting.node) : "'" + setting.text + "'";
+  throw Error(setting.origin + ": " + full_name + ": expected " + to_string(type) + ", got " + got);
+}
+
+Params resolve_section(const std::string& name, const Schema& schema, const Section& section) {
+  Params params(name, schema);
+  for (const auto& [key, setting] : section) {
+    const ParamSpec* spec = find_param(schema, key);
+    if (!spec)
+      throw Error(setting.origin + ": unknown key '" + name + "." + key + "'" +
+                  key_suggestion(name, key, key_names(schema)));
+    params.set(key, value_of(setting, spec->type, name + "." + key), setting.origin);
+  }
+  return params;
+}
+
 PluginTable resolve_plugin(PluginKind kind, const std::string& table, Section keys, const std::string& where,
-                           const Registry& registry, const std::vector<std::string>& reserved = {"name"}) {
+                           const Registry& registry, const std::vector<std::string>& reserved) {
   const auto name_setting = keys.find("name");
   if (name_setting == keys.end()) refuse_missing_name(where, table, keys, registry.names(kind));
   const std::string name = std::get<std::string>(value_of(name_setting->second, ParamType::string, table + ".name"));
@@ -236,155 +215,7 @@ PluginTable resolve_plugin(PluginKind kind, const std::string& table, Section ke
   return {name, resolve_section(table, info->schema, keys)};
 }
 
-// ---- corruption chains and mixtures -----------------------------------------
-
-CorruptionStage resolve_stage(const std::string& table, Section keys, const std::string& where,
-                              const Registry& registry, const std::vector<std::string>& reserved = {"name"}) {
-  PluginTable chosen = resolve_plugin(PluginKind::corruption, table, std::move(keys), where, registry, reserved);
-  return {std::move(chosen.name), std::move(chosen.params)};
-}
-
-bool is_list(const Setting& setting) {
-  return setting.node ? setting.node->is_array() : (!setting.text.empty() && setting.text.front() == '[');
-}
-
-// The tables of an array of tables ([[corruption.chain]]), each with the
-// origin of its header.
-std::vector<std::pair<std::string, const toml::table*>> tables_of(const Setting& setting, const std::string& key,
-                                                                  const std::string& source) {
-  const toml::array* array = setting.node ? setting.node->as_array() : nullptr;
-  if (!array || !array->is_array_of_tables() || array->empty())
-    throw Error(setting.origin + ": '" + key + "' must be one or more [[" + key + "]] tables");
-  std::vector<std::pair<std::string, const toml::table*>> tables;
-  for (const auto& node : *array) tables.emplace_back(file_line(source, node.source()), node.as_table());
-  return tables;
-}
-
-Section section_of(const toml::table& table, const std::string& source) {
-  Section section;
-  for (const auto& [key, node] : table)
-    section[std::string(key.str())] = Setting{file_line(source, key.source()), &node, {}};
-  return section;
-}
-
-// Keys that `table` cannot hold beside `what`.
-void refuse_other_keys(const Section& keys, const std::string& table, const std::string& what) {
-  for (const auto& [key, setting] : keys)
-    throw Error(setting.origin + ": unknown key '" + table + "." + key + "': " + what);
-}
-
-// The name of stage `index` of `count` in `table`'s chain; a chain of one is
-// the one corruption, named and written back as the table itself.
-std::string stage_table(const std::string& table, std::size_t index, std::size_t count) {
-  return count == 1 ? table : table + ".chain[" + std::to_string(index) + "]";
-}
-
-// One corruption, a list of names (each with its defaults), or
-// [[TABLE.chain]] tables, from the keys of `table`.
-std::vector<CorruptionStage> resolve_stages(const std::string& table, Section keys, const std::string& where,
-                                            const std::string& source, const Registry& registry,
-                                            const std::vector<std::string>& reserved) {
-  const auto chain = keys.find("chain");
-  if (chain != keys.end()) {
-    const Setting setting = chain->second;
-    keys.erase(chain);
-    refuse_other_keys(keys, table, "with [[" + table + ".chain]] tables, every parameter belongs to a stage");
-    const auto tables = tables_of(setting, table + ".chain", source);
-    std::vector<CorruptionStage> stages;
-    for (const auto& [at, keys_of_stage] : tables)
-      stages.push_back(resolve_stage(stage_table(table, stages.size(), tables.size()),
-                                     section_of(*keys_of_stage, source), at, registry));
-    return stages;
-  }
-  const auto name = keys.find("name");
-  if (name != keys.end() && is_list(name->second)) {
-    const auto names =
-        std::get<std::vector<std::string>>(value_of(name->second, ParamType::string_list, table + ".name"));
-    if (names.empty()) throw Error(name->second.origin + ": " + table + ".name: the list of corruptions is empty");
-    keys.erase(name);
-    refuse_other_keys(keys, table,
-                      "a list of names chains the corruptions with their defaults; give parameters in [[" + table +
-                          ".chain]] tables, one per corruption");
-    std::vector<CorruptionStage> stages;
-    for (const auto& stage : names) {
-      Section only_name{{"name", Setting{name->second.origin, nullptr, stage}}};
-      stages.push_back(resolve_stage(stage_table(table, stages.size(), names.size()), only_name, where, registry));
-    }
-    return stages;
-  }
-  return {resolve_stage(table, std::move(keys), where, registry, reserved)};
-}
-
-// A mixture entry's own keys, taken out of `keys`.
-MixtureEntry resolve_entry_keys(const std::string& table, Section& keys) {
-  static const Schema schema{
-      {"weight", ParamType::real, 1.0, "share of samples, relative to the other entries"},
-      {"token", ParamType::string, std::string(), "mode token prepended to the input"},
-      {"label", ParamType::string, std::string(), "name in metrics and previews"},
-  };
-  Section own;
-  for (const auto& spec : schema) {
-    const auto it = keys.find(spec.name);
-    if (it == keys.end()) continue;
-    own.insert(*it);
-    keys.erase(it);
-  }
-  const Params params = resolve_section(table, schema, own);
-  params.require(params.real("weight") > 0 && std::isfinite(params.real("weight")), "weight",
-                 "must be a number above 0");
-  return {params.string("label"), params.real("weight"), params.string("token"), {}};
-}
-
-std::vector<MixtureEntry> resolve_mixture(const Setting& setting, const std::string& source,
-                                          const Registry& registry) {
-  std::vector<MixtureEntry> entries;
-  std::vector<std::string> entry_origins;
-  for (const auto& [at, entry_table] : tables_of(setting, "corruption.mixture", source)) {
-    const std::string table = "corruption.mixture[" + std::to_string(entries.size()) + "]";
-    Section keys = section_of(*entry_table, source);
-    MixtureEntry entry = resolve_entry_keys(table, keys);
-    entry.stages = resolve_stages(table, std::move(keys), at, source, registry, {"name", "weight", "token", "label"});
-    if (entry.label.empty()) {
-      const bool bracketed = entry.token.size() > 2 && entry.token.front() == '[' && entry.token.back() == ']';
-      entry.label = entry.token.empty() ? stage_names(entry.stages)
-                    : bracketed         ? entry.token.substr(1, entry.token.size() - 2)
-                                        : entry.token;
-    }
-    for (std::size_t k = 0; k < entries.size(); ++k)
-      if (entries[k].label == entry.label)
-        throw Error(at + ": [[corruption.mixture]] label '" + entry.label + "' is taken by the entry at " +
-                    entry_origins[k] + "; give each entry its own label = \"...\"");
-    entries.push_back(std::move(entry));
-    entry_origins.push_back(at);
-  }
-  return entries;
-}
-
-// [corruption]: one corruption, a chain, or a mixture.
-CorruptionRecipe resolve_corruption(const Settings& settings, const std::string& source, const Registry& registry) {
-  const auto found = settings.sections.find("corruption");
-  Section keys = found == settings.sections.end() ? Section{} : found->second;
-  const std::string where = settings.header("corruption", source);
-  CorruptionRecipe recipe;
-  const auto mixture = keys.find("mixture");
-  if (mixture == keys.end()) {
-    recipe.stages = resolve_stages("corruption", std::move(keys), where, source, registry, {"name"});
-    return recipe;
-  }
-  const Setting setting = mixture->second;
-  keys.erase(mixture);
-  refuse_other_keys(keys, "corruption", "with [[corruption.mixture]] entries, every key belongs to an entry");
-  recipe.mixture = resolve_mixture(setting, source, registry);
-  return recipe;
-}
-
-void check_section_schemas(const SectionSchemas& sections) {
-  for (const auto& reserved : own_sections())
-    if (sections.count(reserved))
-      throw Error("framework section [" + reserved + "] clashes with the experiment's own section");
-}
-
-}  // namespace
+// ---- the experiment ---------------------------------------------------------
 
 Experiment parse_experiment(const std::string& toml_text, const std::string& source,
                             const std::vector<std::string>& overrides, Registry& registry,
