@@ -11,7 +11,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -135,6 +139,33 @@ cv::Mat random_picture(int rows, int cols, int type) {
 Bytes read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+// Everything the process writes to file descriptor 2 (C's stderr, std::cerr
+// and every library's, from any thread) while `run` runs, through `file`.
+template <typename Run>
+std::string stderr_of(const fs::path& file, Run&& run) {
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int capture = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(saved >= 0);
+  REQUIRE(capture >= 0);
+  REQUIRE(::dup2(capture, 2) == 2);
+  ::close(capture);
+  struct Restore {
+    int saved;
+    ~Restore() {
+      std::fflush(stderr);
+      ::dup2(saved, 2);
+      ::close(saved);
+    }
+  };
+  {
+    const Restore restore{saved};
+    run();
+  }
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 
@@ -286,6 +317,35 @@ TEST_CASE("folder: labels are the sorted sub-folder names; unreadable pictures s
   cloze::Corrupted corrupted;
   corrupted.loss_mask = at::zeros({5, 4}, at::kBool);
   CHECK_THAT(modality->preview(batch, corrupted, 3), Contains("dog"));
+}
+
+TEST_CASE("folder: a truncated or damaged PNG is named with what is wrong, and libpng prints nothing") {
+  Fixture f("folder_damaged_png");
+  write_png(f.dir / "a" / "good.png", random_picture(12, 12, CV_8UC3));
+  const Bytes good = read_bytes(f.dir / "a" / "good.png");
+  REQUIRE(good.size() > 60);
+  // The last 12 bytes are IEND; the 4 before them IDAT's CRC, preceded by its data.
+  write_file(f.dir / "a" / "half.png", Bytes(good.begin(), good.begin() + static_cast<long>(good.size() / 2)));
+  write_file(f.dir / "a" / "no_end.png", Bytes(good.begin(), good.end() - 12));
+  Bytes flipped = good;
+  flipped[good.size() - 20] ^= 0xff;
+  write_file(f.dir / "a" / "flipped.png", flipped);
+  const auto params =
+      image_params(f.dir, {{"format", std::string("folder")}, {"image_size", int64_t{8}}, {"eval_fraction", 0.0}});
+
+  // Each of these files made libpng print "libpng error: ..." beside cloze's message.
+  const std::string printed = stderr_of(f.dir / "stderr.txt", [&] {
+    CHECK_THROWS_WITH(make(params), Contains((f.dir / "a" / "flipped.png").string() +
+                                             ": cannot be read (damaged PNG: its IDAT chunk at byte") &&
+                                        Contains("fails its CRC") && Contains("nor can 2 more"));
+    const auto bad = skipping(1.0);
+    make(params, bad);
+    REQUIRE(bad->skipped().size() == 3);  // sorted: flipped, half, no_end
+    CHECK_THAT(bad->skipped()[1].reason, Contains("damaged PNG: truncated: it ends inside its IDAT chunk at byte"));
+    CHECK(bad->skipped()[2].reason ==
+          "damaged PNG: truncated: it ends at byte " + std::to_string(good.size() - 12) + ", before its IEND chunk");
+  });
+  CHECK(printed.empty());
 }
 
 TEST_CASE("folder: train/ and val/ sub-folders are the splits, otherwise a fixed hash of the path holds out eval") {
@@ -457,12 +517,4 @@ TEST_CASE("write_picture writes a PNG of the panels side by side") {
                                               cloze::Split::train),
                                         4, 1);
   CHECK(two_panels.at<cv::Vec3b>(14 * 3, 14 * 5)[0] == original[2][0][3][5].item<uint8_t>());
-}
-
-TEST_CASE("the README's parameter table is the schema's") {
-  const auto readme = fs::path(__FILE__).parent_path().parent_path() / "plugins" / "image" / "README.md";
-  std::ifstream in(readme);
-  REQUIRE(in);
-  const std::string text(std::istreambuf_iterator<char>(in), {});
-  CHECK_THAT(text, Contains(cloze::describe(registry().info(cloze::PluginKind::modality, "image").schema)));
 }

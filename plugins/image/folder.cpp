@@ -7,11 +7,14 @@
 #endif
 
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "cloze/core/error.h"
 #include "cloze/data/labelled_folder.h"
+#include "png_check.h"
 #include "square.h"
 
 namespace cloze::image {
@@ -22,8 +25,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Decodes `files` (in parallel: imread is thread-safe) into one split,
-// appending those it cannot decode to `unreadable`.
+// The bytes of `file`, or why there are none.
+bool read_file(const fs::path& file, std::vector<uint8_t>& bytes, std::string& error) {
+  std::ifstream in(file, std::ios::binary);
+  if (in) bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in && !bytes.empty()) return true;
+  error = in ? "the file is empty" : "the file cannot be opened";
+  return false;
+}
+
+// Decodes `files` (in parallel: imdecode is thread-safe) into one split,
+// appending those it cannot decode to `unreadable`. A damaged PNG is caught
+// before OpenCV sees it (png_check.h), so libpng prints nothing to stderr.
 Images decode(const std::vector<LabelledFile>& files, const DecodeOptions& options,
               std::vector<BadSample>& unreadable) {
   const auto count = static_cast<int64_t>(files.size());
@@ -33,12 +46,20 @@ Images decode(const std::vector<LabelledFile>& files, const DecodeOptions& optio
   std::vector<std::string> errors(files.size(), "OpenCV cannot decode it");
   const int flags = channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;  // both 8-bit
   at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
+    std::vector<uint8_t> bytes;
     for (int64_t i = begin; i < end; ++i) {
+      std::string& error = errors[static_cast<std::size_t>(i)];
+      if (!read_file(files[static_cast<std::size_t>(i)].path, bytes, error)) continue;
+      const std::string damage = png_damage(bytes.data(), bytes.size());
+      if (!damage.empty()) {
+        error = damage;
+        continue;
+      }
       cv::Mat picture;
       try {
-        picture = cv::imread(files[static_cast<std::size_t>(i)].path.string(), flags);
+        picture = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), flags);
       } catch (const cv::Exception& e) {
-        errors[static_cast<std::size_t>(i)] = e.what();
+        error = e.what();
         continue;
       }
       if (picture.empty()) continue;

@@ -17,9 +17,9 @@ namespace cloze::image {
 
 // Decodes every picture once into memory, at options.image_size (> 0) and
 // options.channels. The files OpenCV cannot decode (empty, truncated, not an
-// image) go to `bad_samples`, which throws or leaves them out as
-// loader.on_bad_sample says. With no
-// split sub-folders, `eval_fraction` of the files (on average, at least one of
+// image) and damaged PNGs (png_check.h) go to `bad_samples`, with the reason,
+// which throws or leaves them out as loader.on_bad_sample says. With no split
+// sub-folders, `eval_fraction` of the files (on average, at least one of
 // each split when there are two or more files and it is > 0) go to eval by a
 // hash of their relative path, the same on every run and machine. Throws
 // cloze::Error naming the folder when it does not exist, holds no pictures,
