@@ -345,11 +345,3 @@ TEST_CASE("write_picture writes a PNG of the panels side by side, about 200 px t
   CHECK(two_panels.cols < 2 * 288 + 16);
   CHECK(four_panels.cols >= 4 * 288);
 }
-
-TEST_CASE("audio: the README's parameter table is the schema's") {
-  const auto readme = fs::path(__FILE__).parent_path().parent_path() / "plugins" / "audio" / "README.md";
-  std::ifstream in(readme);
-  REQUIRE(in);
-  const std::string text(std::istreambuf_iterator<char>(in), {});
-  CHECK_THAT(text, Contains(cloze::describe(registry().info(cloze::PluginKind::modality, "audio").schema)));
-}

@@ -51,7 +51,9 @@ void add_fake_plugins(cloze::Registry& registry) {
                          {"corpora", ParamType::string_list, Strings{"a.txt"}, "text files"}},
                         no_modality);
   registry.add_modality("fake_image", "image", {{"patch", ParamType::integer, int64_t{4}, "patch side"}}, no_modality);
-  registry.add_corruption("fake_mask", "mask", {{"ratio", ParamType::real, 0.15, "share masked"}}, no_corruption);
+  registry.add_corruption("fake_mask", "mask",
+                          {cloze::ParamSpec{"ratio", ParamType::real, 0.15, "share masked"}.above(0).below(1)},
+                          no_corruption);
   registry.add_corruption("fake_span", "span", {{"mean_span", ParamType::real, 3.0, "mean span"}}, no_corruption);
 }
 
@@ -161,6 +163,51 @@ TEST_CASE("a wrong type names the expected and the actual type") {
                     Equals("mlm.toml:7: train.tags: expected array of strings, got string"));
   CHECK_THROWS_WITH(parse(minimal + "[run]\ndevice = [\"cpu\"]\n"),
                     Equals("mlm.toml:7: run.device: expected string, got array of strings"));
+}
+
+TEST_CASE("a value outside its schema's range or choices names file:line, key, value and what is allowed") {
+  CHECK_THROWS_WITH(parse(minimal + "ratio = 1.5\n"), Equals("mlm.toml:6: corruption.ratio = 1.5: must be in (0, 1)"));
+  CHECK_THROWS_WITH(parse(minimal + "ratio = 0\n"), Equals("mlm.toml:6: corruption.ratio = 0.0: must be in (0, 1)"));
+  CHECK_THROWS_WITH(parse(minimal, {"corruption.ratio=1"}),
+                    Equals("override 'corruption.ratio=1': corruption.ratio = 1.0: must be in (0, 1)"));
+  CHECK(parse(minimal + "ratio = 0.999\n").corruption.params().real("ratio") == 0.999);
+  // A chain stage's parameters are checked against the same schema.
+  CHECK_THROWS_WITH(parse(modality_only + "[[corruption.chain]]\nname = \"fake_mask\"\nratio = 2.0\n"),
+                    Contains("mlm.toml:5") && Contains("ratio = 2.0: must be in (0, 1)"));
+}
+
+TEST_CASE("a schema says what is allowed, checks it, and prints it") {
+  using cloze::ParamSpec;
+  const ParamSpec rate = ParamSpec{"rate", ParamType::real, 0.5, "share"}.within(0, 1);
+  const ParamSpec span = ParamSpec{"span", ParamType::integer, int64_t{3}, "units"}.at_least(1);
+  const ParamSpec lambda = ParamSpec{"lambda", ParamType::real, 3.0, "mean"}.above(0).at_most(30);
+  const ParamSpec mode = ParamSpec{"mode", ParamType::string, std::string("fill"), "how"}.one_of({"fill", "sequence"});
+  const ParamSpec ends = ParamSpec{"ends", ParamType::string_list, Strings{"."}, "ends"}.one_of({".", "!", "?"});
+  CHECK(rate.allowed() == "[0, 1]");
+  CHECK(span.allowed() == ">= 1");
+  CHECK(lambda.allowed() == "(0, 30]");
+  CHECK(mode.allowed() == "\"fill\" or \"sequence\"");
+  CHECK(ParamSpec{"free", ParamType::real, 0.0, "any"}.allowed().empty());
+
+  CHECK(rate.violation(Value{1.0}).empty());
+  CHECK(rate.violation(Value{1.0 + 1e-12}) == "must be in [0, 1]");
+  CHECK(rate.violation(Value{std::numeric_limits<double>::quiet_NaN()}) == "must be in [0, 1]");
+  CHECK(span.violation(Value{int64_t{0}}) == "must be at least 1");
+  CHECK(lambda.violation(Value{0.0}) == "must be in (0, 30]");
+  CHECK(ParamSpec{"p", ParamType::real, 0.5, "p"}.below(1).violation(Value{1.0}) == "must be below 1");
+  CHECK(mode.violation(Value{std::string("sequense")}) == "must be \"fill\" or \"sequence\"; did you mean 'sequence'?");
+  CHECK_THAT(ends.violation(Value{Strings{".", ";"}}), StartsWith("must be \".\", \"!\" or \"?\""));
+  CHECK(ends.violation(Value{Strings{".", "?"}}).empty());
+
+  cloze::Params params("corruption", {rate, mode});
+  CHECK_THROWS_WITH(params.set("rate", 2.0, "x.toml:3"), Equals("x.toml:3: corruption.rate = 2.0: must be in [0, 1]"));
+  CHECK_THROWS_WITH(cloze::Params("corruption", {ParamSpec{"rate", ParamType::real, 1.5, "share"}.within(0, 1)}),
+                    Contains("the default of 'rate', 1.5, is not allowed"));
+  CHECK_THAT(cloze::describe({rate, mode, ParamSpec{"free", ParamType::boolean, false, "flag"}}),
+             Equals("| parameter | type | default | allowed | meaning |\n|---|---|---|---|---|\n"
+                    "| `rate` | float | `0.5` | [0, 1] | share |\n"
+                    "| `mode` | string | `\"fill\"` | \"fill\" or \"sequence\" | how |\n"
+                    "| `free` | boolean | `false` | any | flag |\n"));
 }
 
 TEST_CASE("an integer is accepted where a float is expected") {

@@ -4,6 +4,7 @@
 
 #include <ATen/Functions.h>
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "cloze/core/params.h"
+#include "cloze/core/units.h"
 #include "sequence_toy.h"
 #include "test_support.h"
 
@@ -55,7 +57,9 @@ TEST_CASE("text_infill refuses a poisson_lambda too small to ever cover the budg
 
 // fuzz_patch_mask: with the block pattern, a large min_block or a tiny aspect
 // (both inside the schema's ranges) made block sides far beyond int64, and
-// converting them was undefined behaviour (UBSan); such blocks never fit.
+// converting them was undefined behaviour (UBSan); such blocks never fit, and
+// the smaller blocks and single cells block_mask falls back on still hide the
+// count.
 TEST_CASE("patch_mask's block pattern survives extreme min_block and aspect") {
   const auto& schema = test_support::registry().info(cloze::PluginKind::corruption, "patch_mask").schema;
   cloze::Batch batch;
@@ -64,6 +68,9 @@ TEST_CASE("patch_mask's block pattern survives extreme min_block and aspect") {
   batch.padding = at::zeros({2, 36}, at::kBool);      // [B, N]
   batch.labels = at::full({2}, -1, at::kLong);
   batch.sample_ids = {0, 1};
+  cloze::UnitSpec units;  // the batch's: 4 values a unit
+  units.kind = cloze::UnitKind::continuous;
+  units.unit_dim = 4;
   const std::map<std::string, cloze::Value> extremes[] = {
       {{"min_block", std::numeric_limits<int64_t>::max()}}, {{"aspect", 1e-300}}};
   for (const auto& values : extremes) {
@@ -71,7 +78,14 @@ TEST_CASE("patch_mask's block pattern survives extreme min_block and aspect") {
     params.set("pattern", std::string("block"), "test");
     for (const auto& [key, value] : values) params.set(key, value, "test");
     const auto corruption = test_support::registry().make_corruption("patch_mask", params);
+    corruption->prepare(units);
     const cloze::Corrupted out = corruption->corrupt(batch, 7);
-    CHECK(out.loss_mask.sizes() == at::IntArrayRef({2, 36}));
+    REQUIRE(out.loss_mask.sizes() == at::IntArrayRef({2, 36}));
+    // Exactly, not at most: patch_mask keeps round(n (1 - ratio)) of a row's n
+    // cells (halves up), and block_mask adds blocks of at most the cells still
+    // to hide, then single cells, until exactly n - keep are hidden; it stops
+    // short only when no kept cell is left, which n - keep <= n rules out.
+    const int64_t keep = std::llround(36.0 * (1.0 - params.real("ratio")));
+    CHECK((out.loss_mask.sum(1) == 36 - keep).all().item<bool>());
   }
 }

@@ -25,10 +25,27 @@
 
 namespace {
 
-std::shared_ptr<cloze::Corruption> patch_mask(const std::map<std::string, cloze::Value>& values = {}) {
+// Continuous units of `unit_dim` values each, as patches() makes them.
+cloze::UnitSpec patch_units(int64_t unit_dim = 3) {
+  cloze::UnitSpec units;
+  units.kind = cloze::UnitKind::continuous;
+  units.unit_dim = unit_dim;
+  return units;
+}
+
+// patch_mask with `values`, not yet prepared.
+std::shared_ptr<cloze::Corruption> make_patch_mask(const std::map<std::string, cloze::Value>& values = {}) {
   cloze::Params params("corruption", toy::registry().info(cloze::PluginKind::corruption, "patch_mask").schema);
   for (const auto& [name, value] : values) params.set(name, value, "test");
   return toy::registry().make_corruption("patch_mask", params);
+}
+
+// patch_mask with `values`, prepared for `units`.
+std::shared_ptr<cloze::Corruption> patch_mask(const std::map<std::string, cloze::Value>& values = {},
+                                              const cloze::UnitSpec& units = patch_units()) {
+  auto corruption = make_patch_mask(values);
+  corruption->prepare(units);
+  return corruption;
 }
 
 std::vector<int64_t> sample_range(int64_t count, int64_t first = 0) {
@@ -139,7 +156,7 @@ TEST_CASE("random hides every unit with frequency ratio") {
   // sqrt(0.75 * 0.25 / 4000) = 0.007, so 0.03 is over 4 of them for each of
   // the 196 units.
   const cloze::Batch batch = patches({14, 14}, sample_range(4000), 1);
-  const at::Tensor frequency = patch_mask()->corrupt(batch, 5).loss_mask.to(at::kDouble).mean(0);  // [N]
+  const at::Tensor frequency = patch_mask({}, patch_units(1))->corrupt(batch, 5).loss_mask.to(at::kDouble).mean(0);  // [N]
   CHECK(frequency.mean().item<double>() == Approx(0.75));  // 147 of 196 in every row
   CHECK(frequency.sub(0.75).abs().max().item<double>() < 0.03);
 }
@@ -230,8 +247,7 @@ TEST_CASE("padding is never hidden, kept or counted") {
   const toy::Text data(256, 64, vocab);
   const cloze::Batch batch = data.collate(sample_range(256));
   REQUIRE(batch.padding.any().item<bool>());
-  const auto corruption = patch_mask();
-  corruption->prepare(toy::units(vocab));
+  const auto corruption = patch_mask({}, toy::units(vocab));
   const cloze::Corrupted out = corruption->corrupt(batch, 13);
 
   REQUIRE(out.mode == cloze::ReconstructionMode::fill);
@@ -259,7 +275,7 @@ TEST_CASE("padding is never hidden, kept or counted") {
 }
 
 TEST_CASE("incompatibility: in_place needs continuous units") {
-  const auto in_place = patch_mask({{"mode", std::string("in_place")}});
+  const auto in_place = make_patch_mask({{"mode", std::string("in_place")}});
   cloze::UnitSpec continuous;
   continuous.kind = cloze::UnitKind::continuous;
   continuous.unit_dim = 48;
@@ -270,7 +286,7 @@ TEST_CASE("incompatibility: in_place needs continuous units") {
         "needs continuous units; for token ids use token_mask");
   CHECK_THROWS_WITH(in_place->prepare(toy::units(100)), Catch::Contains("for token ids use token_mask"));
 
-  const auto fill = patch_mask();
+  const auto fill = make_patch_mask();
   CHECK(fill->mode() == cloze::ReconstructionMode::fill);
   CHECK(fill->incompatibility(toy::units(100)).empty());
   CHECK(fill->incompatibility(continuous).empty());
@@ -289,8 +305,8 @@ TEST_CASE("bad parameters and batches are refused naming what is wrong") {
 
   CHECK_THROWS_WITH(patch_mask({{"pattern", std::string("block")}})->corrupt(patches({64}, {0, 1}), 1),
                     Catch::Contains("rank-2") && Catch::Contains("[64]"));
-  CHECK_THROWS_WITH(patch_mask({{"mode", std::string("in_place")}})->corrupt(toy::Text(4, 16, 100).collate({0, 1}), 1),
-                    Catch::Contains("continuous"));
+  CHECK_THROWS_WITH(patch_mask()->corrupt(toy::Text(4, 16, 100).collate({0, 1}), 1),
+                    Catch::Contains("patch_mask: expects [B, N, 3] float units"));
 
   cloze::Batch wrong_grid = patches({4, 4}, {0, 1});
   wrong_grid.grid.dims = {4, 5};
@@ -303,18 +319,7 @@ TEST_CASE("bad parameters and batches are refused naming what is wrong") {
   CHECK_THROWS_WITH(patch_mask()->corrupt(wrong_padding, 1), Catch::Contains("padding"));
   cloze::Batch wrong_units = patches({4, 4}, {0, 1});
   wrong_units.units = wrong_units.units.to(at::kInt);
-  CHECK_THROWS_WITH(patch_mask()->corrupt(wrong_units, 1), Catch::Contains("[B, N, D] float"));
-}
-
-TEST_CASE("the README's parameter table is the schema's") {
-  const auto readme = std::filesystem::path(__FILE__).parent_path().parent_path() / "objectives" / "patch_mask" /
-                      "README.md";
-  std::ifstream file(readme);
-  REQUIRE(file.good());
-  std::stringstream text;
-  text << file.rdbuf();
-  const auto& schema = toy::registry().info(cloze::PluginKind::corruption, "patch_mask").schema;
-  CHECK_THAT(text.str(), Catch::Contains(cloze::describe(schema)));
+  CHECK_THROWS_WITH(patch_mask()->corrupt(wrong_units, 1), Catch::Contains("[B, N, 3] float"));
 }
 
 TEST_CASE("time and frequency stripes hide exactly n - round(n (1 - ratio)) whole columns or rows") {
@@ -400,7 +405,7 @@ TEST_CASE("stripes choose every column (row) with the same frequency") {
   // frequency at 0.25: 2 of 8 rows, p = 0.25, sd 0.0068. The tolerance 0.035
   // is over 4 standard deviations for every line.
   const cloze::Batch batch = patches({8, 12}, sample_range(4000), 1);
-  const at::Tensor time = whole_lines(patch_mask({{"pattern", std::string("time")}, {"ratio", 0.5}})
+  const at::Tensor time = whole_lines(patch_mask({{"pattern", std::string("time")}, {"ratio", 0.5}}, patch_units(1))
                                           ->corrupt(batch, 5)
                                           .loss_mask.reshape({4000, 8, 12}),
                                       2);
@@ -408,7 +413,7 @@ TEST_CASE("stripes choose every column (row) with the same frequency") {
   CHECK(column_frequency.mean().item<double>() == Approx(0.5));
   CHECK(column_frequency.sub(0.5).abs().max().item<double>() < 0.035);
 
-  const at::Tensor frequency = whole_lines(patch_mask({{"pattern", std::string("frequency")}, {"ratio", 0.25}})
+  const at::Tensor frequency = whole_lines(patch_mask({{"pattern", std::string("frequency")}, {"ratio", 0.25}}, patch_units(1))
                                                ->corrupt(batch, 5)
                                                .loss_mask.reshape({4000, 8, 12}),
                                            1);
@@ -420,7 +425,8 @@ TEST_CASE("stripes choose every column (row) with the same frequency") {
   // hidden with probability 1 - (1 - 6/12)(1 - 2/8) = 0.625 (sd 0.0077).
   const at::Tensor both = patch_mask({{"pattern", std::string("time_frequency")},
                                       {"time_ratio", 0.5},
-                                      {"frequency_ratio", 0.25}})
+                                      {"frequency_ratio", 0.25}},
+                                     patch_units(1))
                               ->corrupt(batch, 5)
                               .loss_mask.to(at::kDouble)
                               .mean(0);  // [N]

@@ -3,12 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "cloze/core/error.h"
 #include "cloze/core/registry.h"
 #include "cloze/core/suggest.h"
+#include "test_support.h"
 
 namespace {
 
@@ -144,4 +146,20 @@ TEST_CASE("edit distance and suggestions", "[registry]") {
   CHECK(cloze::edit_distance("", "abc") == 3);
   CHECK(cloze::closest_match("stpes", {"steps", "lr", "batch_size"}) == "steps");
   CHECK(cloze::closest_match("completely_different", {"steps", "lr"}).empty());
+}
+
+TEST_CASE("every shipped plugin's README holds its schema's parameter table", "[registry]") {
+  // The table, with its ranges and choices, is what `cloze plugins --describe`
+  // prints: one declaration, in the schema.
+  const auto source = std::filesystem::path(__FILE__).parent_path().parent_path();
+  const auto plugins = test_support::registry().list();
+  REQUIRE(plugins.size() >= 14);
+  for (const cloze::PluginInfo& plugin : plugins) {
+    CAPTURE(plugin.name);
+    const auto folder = source / (plugin.kind == cloze::PluginKind::corruption ? "objectives" : "plugins");
+    std::ifstream in(folder / plugin.name / "README.md");
+    REQUIRE(in);
+    const std::string readme(std::istreambuf_iterator<char>(in), {});
+    CHECK_THAT(readme, Catch::Contains(cloze::describe(plugin.schema)));
+  }
 }

@@ -196,11 +196,3 @@ TEST_CASE("synthetic: a bad value is refused naming the key") {
   CHECK_THROWS_WITH(make({{"seq_len", int64_t{4}}}, 0, [](int64_t) { return int64_t{0}; }),
                     Contains("modality.seq_len = 4") && Contains("raw_length"));
 }
-
-TEST_CASE("synthetic: the README's parameter table is the schema's") {
-  const auto readme = std::filesystem::path(__FILE__).parent_path().parent_path() / "plugins" / "synthetic" / "README.md";
-  std::ifstream in(readme);
-  REQUIRE(in);
-  const std::string text(std::istreambuf_iterator<char>(in), {});
-  CHECK_THAT(text, Contains(cloze::describe(registry().info(cloze::PluginKind::modality, "synthetic").schema)));
-}

@@ -266,14 +266,3 @@ TEST_CASE("prepare and corrupt refuse what they cannot use") {
   small_vocab->prepare(toy::units(10));  // the toy ids reach 999
   CHECK_THROWS_WITH(small_vocab->corrupt(batch, 1), Catch::Contains("outside the vocabulary"));
 }
-
-TEST_CASE("the README's parameter table is the schema's") {
-  const auto readme = std::filesystem::path(__FILE__).parent_path().parent_path() / "objectives" / "token_mask" /
-                      "README.md";
-  std::ifstream file(readme);
-  REQUIRE(file.good());
-  std::stringstream text;
-  text << file.rdbuf();
-  const auto& schema = toy::registry().info(cloze::PluginKind::corruption, "token_mask").schema;
-  CHECK_THAT(text.str(), Catch::Contains(cloze::describe(schema)));
-}

@@ -53,38 +53,53 @@ using cloze::ParamType;
 
 cloze::Schema schema() {
   return {
-      {"ratio", ParamType::real, 0.75,
-       "random, block: share of the (non-padding) units hidden; time, frequency: share of the columns or rows hidden"},
-      {"pattern", ParamType::string, std::string("random"),
-       "\"random\" (MAE: a uniformly random kept set), \"block\" (BEiT blockwise), \"time\" or \"frequency\" "
-       "(whole grid columns or rows), \"time_frequency\" (Audio-MAE: union of both); all but random need a rank-2 "
-       "grid [frequency, time]"},
-      {"mode", ParamType::string, std::string("fill"),
-       "\"fill\" (MAE: the encoder sees kept units only) or \"in_place\" (SimMIM: learned mask embedding)"},
-      {"mask_unit", ParamType::integer, int64_t{1},
-       "hide squares of mask_unit units along every grid axis (SimMIM's mask patch); must divide every axis"},
-      {"min_block", ParamType::integer, int64_t{16}, "block: fewest cells in one block (BEiT's min_num_patches)"},
-      {"aspect", ParamType::real, 0.3, "block: aspect ratios are log-uniform in [aspect, 1 / aspect]"},
-      {"time_ratio", ParamType::real, 0.7,
-       "time_frequency: share of the time columns hidden (Audio-MAE's mask_t_prob)"},
-      {"frequency_ratio", ParamType::real, 0.3,
-       "time_frequency: share of the frequency rows hidden (Audio-MAE's mask_f_prob)"},
+      cloze::ParamSpec{"ratio", ParamType::real, 0.75,
+                       "random, block: share of the (non-padding) units hidden; time, frequency: share of the columns "
+                       "or rows hidden"}
+          .above(0)
+          .below(1),
+      cloze::ParamSpec{
+          "pattern", ParamType::string, std::string("random"),
+          "\"random\" (MAE: a uniformly random kept set), \"block\" (BEiT blockwise), \"time\" or \"frequency\" "
+          "(whole grid columns or rows), \"time_frequency\" (Audio-MAE: union of both); all but random need a rank-2 "
+          "grid [frequency, time]"}
+          .one_of({"random", "block", "time", "frequency", "time_frequency"}),
+      cloze::ParamSpec{
+          "mode", ParamType::string, std::string("fill"),
+          "\"fill\" (MAE: the encoder sees kept units only) or \"in_place\" (SimMIM: learned mask embedding)"}
+          .one_of({"fill", "in_place"}),
+      cloze::ParamSpec{
+          "mask_unit", ParamType::integer, int64_t{1},
+          "hide squares of mask_unit units along every grid axis (SimMIM's mask patch); must divide every axis"}
+          .at_least(1),
+      cloze::ParamSpec{"min_block", ParamType::integer, int64_t{16},
+                       "block: fewest cells in one block (BEiT's min_num_patches)"}
+          .at_least(1),
+      cloze::ParamSpec{"aspect", ParamType::real, 0.3, "block: aspect ratios are log-uniform in [aspect, 1 / aspect]"}
+          .above(0)
+          .at_most(1),
+      cloze::ParamSpec{"time_ratio", ParamType::real, 0.7,
+                       "time_frequency: share of the time columns hidden (Audio-MAE's mask_t_prob)"}
+          .at_least(0)
+          .below(1),
+      cloze::ParamSpec{"frequency_ratio", ParamType::real, 0.3,
+                       "time_frequency: share of the frequency rows hidden (Audio-MAE's mask_f_prob)"}
+          .at_least(0)
+          .below(1),
   };
 }
 
 enum class Pattern { random, block, time, frequency, time_frequency };
 
 // The pattern a name selects; false when it names none.
-bool pattern_named(const std::string& name, Pattern& pattern) {
+// The pattern a schema-checked name stands for.
+Pattern pattern_named(const std::string& name) {
   static const std::map<std::string, Pattern> patterns{{"random", Pattern::random},
                                                        {"block", Pattern::block},
                                                        {"time", Pattern::time},
                                                        {"frequency", Pattern::frequency},
                                                        {"time_frequency", Pattern::time_frequency}};
-  const auto found = patterns.find(name);
-  if (found == patterns.end()) return false;
-  pattern = found->second;
-  return true;
+  return patterns.at(name);
 }
 
 // The coarse grid of mask_unit-sized cells, and the cell of every unit.
@@ -117,24 +132,16 @@ Cells cells_of(const cloze::Grid& grid, int64_t mask_unit) {
   return cells;
 }
 
-class PatchMask : public cloze::Corruption {
+class PatchMask final : public cloze::Corruption {
  public:
   explicit PatchMask(const cloze::Params& params)
       : ratio_(params.real("ratio")),
         pattern_name_(params.string("pattern")),
+        pattern_(pattern_named(pattern_name_)),
         fill_(params.string("mode") == "fill"),
         mask_unit_(params.integer("mask_unit")),
         shape_{params.integer("min_block"), params.real("aspect")},
         stripes_{params.real("frequency_ratio"), params.real("time_ratio")} {
-    params.require(ratio_ > 0.0 && ratio_ < 1.0, "ratio", "must be in (0, 1)");
-    params.require(pattern_named(pattern_name_, pattern_), "pattern",
-                   "must be \"random\", \"block\", \"time\", \"frequency\" or \"time_frequency\"");
-    params.require(fill_ || params.string("mode") == "in_place", "mode", "must be \"fill\" or \"in_place\"");
-    params.require(mask_unit_ >= 1, "mask_unit", "must be at least 1");
-    params.require(shape_.min_block >= 1, "min_block", "must be at least 1");
-    params.require(shape_.aspect > 0.0 && shape_.aspect <= 1.0, "aspect", "must be in (0, 1]");
-    params.require(stripes_.cols >= 0.0 && stripes_.cols < 1.0, "time_ratio", "must be in [0, 1)");
-    params.require(stripes_.rows >= 0.0 && stripes_.rows < 1.0, "frequency_ratio", "must be in [0, 1)");
     params.require(pattern_ != Pattern::time_frequency || stripes_.cols > 0.0 || stripes_.rows > 0.0, "time_ratio",
                    "must be above 0 when frequency_ratio is 0 and pattern = \"time_frequency\": nothing would be "
                    "hidden");
@@ -151,19 +158,14 @@ class PatchMask : public cloze::Corruption {
     return "";
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    cloze::require_compatible(*this, units);
-  }
-
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+ private:
+  cloze::Corrupted do_corrupt(const cloze::Batch& batch, uint64_t seed) const override {
     const at::Tensor hidden = hidden_units(batch, seed);  // [B, N]
     return fill_ ? cloze::fill_corrupted(batch, hidden) : cloze::masked_in_place(batch, hidden);
   }
 
- private:
   // [B, N] bool, true = hidden; never true on padding.
   at::Tensor hidden_units(const cloze::Batch& batch, uint64_t seed) const {
-    check_shapes(batch);
     const int64_t rows = batch.units.size(0);
     const int64_t length = batch.units.size(1);
     if (pattern_ != Pattern::random && batch.grid.rank() != 2)
@@ -223,32 +225,9 @@ class PatchMask : public cloze::Corruption {
     return hidden;
   }
 
-  void check_shapes(const cloze::Batch& batch) const {
-    const at::Tensor& units = batch.units;
-    const bool ids = units.dim() == 2 && units.scalar_type() == at::kLong;
-    const bool values = units.dim() == 3 && units.is_floating_point();
-    if (!ids && !values)
-      throw cloze::Error("patch_mask: expects [B, N] int64 unit ids or [B, N, D] float units, got a " +
-                         std::to_string(units.dim()) + "-d " + std::string(c10::toString(units.scalar_type())) +
-                         " tensor");
-    if (!fill_ && !values)
-      throw cloze::Error("patch_mask.mode = in_place needs continuous [B, N, D] units, got [B, N] token ids; "
-                         "for token ids use token_mask");
-    if (batch.padding.dim() != 2 || batch.padding.size(0) != units.size(0) ||
-        batch.padding.size(1) != units.size(1) || batch.padding.scalar_type() != at::kBool)
-      throw cloze::Error("patch_mask: padding must be a [B, N] bool tensor shaped like the units' first two axes");
-    if (batch.grid.numel() != units.size(1))
-      throw cloze::Error("patch_mask: the batch's grid " + batch.grid.to_string() + " holds " +
-                         std::to_string(batch.grid.numel()) + " units, but its rows hold " +
-                         std::to_string(units.size(1)));
-    if (static_cast<int64_t>(batch.sample_ids.size()) != units.size(0))
-      throw cloze::Error("patch_mask: the batch has " + std::to_string(units.size(0)) + " rows but " +
-                         std::to_string(batch.sample_ids.size()) + " sample ids");
-  }
-
   double ratio_;
   std::string pattern_name_;
-  Pattern pattern_ = Pattern::random;
+  Pattern pattern_;
   bool fill_;   // mode: fill, else in_place
   int64_t mask_unit_;
   patch_mask::BlockShape shape_;

@@ -28,24 +28,26 @@ namespace {
 
 cloze::Schema schema() {
   return {
-      {"min_prefix", cloze::ParamType::real, 0.5, "shortest prefix, as a share of the row"},
-      {"max_prefix", cloze::ParamType::real, 1.0, "longest prefix, as a share of the row (at least one unit stays target)"},
+      cloze::ParamSpec{"min_prefix", cloze::ParamType::real, 0.5, "shortest prefix, as a share of the row"}.within(0,
+                                                                                                                   1),
+      cloze::ParamSpec{"max_prefix", cloze::ParamType::real, 1.0,
+                       "longest prefix, as a share of the row (at least one unit stays target)"}
+          .within(0, 1),
   };
 }
 
 class PrefixLm final : public cloze::RowRewrite {
  public:
   explicit PrefixLm(const cloze::Params& params)
-      : RowRewrite("prefix_lm"), min_prefix_(params.real("min_prefix")), max_prefix_(params.real("max_prefix")) {
-    params.require(min_prefix_ >= 0.0 && min_prefix_ <= 1.0, "min_prefix", "must be in [0, 1]");
+      : min_prefix_(params.real("min_prefix")), max_prefix_(params.real("max_prefix")) {
     params.require(max_prefix_ >= min_prefix_ && max_prefix_ <= 1.0, "max_prefix", "must be in [min_prefix, 1]");
   }
 
   Lengths max_lengths(int64_t raw_length) const override { return {std::max<int64_t>(raw_length - 1, 0), raw_length}; }
 
  private:
-  void rewrite(const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
-               std::vector<int64_t>& target) const override {
+  void rewrite(int64_t /*sample*/, const std::vector<int64_t>& row, cloze::SampleRng& rng,
+               std::vector<int64_t>& input, std::vector<int64_t>& target) const override {
     const int64_t prefix = prefix_length(static_cast<int64_t>(row.size()), rng);
     input.assign(row.begin(), row.begin() + prefix);
     target.assign(row.begin() + prefix, row.end());

@@ -23,18 +23,17 @@
 namespace {
 
 cloze::Schema schema() {
-  return {{"rate", cloze::ParamType::real, 1.0, "probability that a row is rotated"}};
+  return {cloze::ParamSpec{"rate", cloze::ParamType::real, 1.0, "probability that a row is rotated"}.within(0, 1)};
 }
 
 class Rotate final : public cloze::RowRewrite {
  public:
-  explicit Rotate(const cloze::Params& params) : RowRewrite("rotate"), rate_(params.real("rate")) {
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
+  explicit Rotate(const cloze::Params& params) : rate_(params.real("rate")) {
   }
 
  private:
-  void rewrite(const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
-               std::vector<int64_t>& target) const override {
+  void rewrite(int64_t /*sample*/, const std::vector<int64_t>& row, cloze::SampleRng& rng,
+               std::vector<int64_t>& input, std::vector<int64_t>& target) const override {
     target = row;
     input = row;
     const auto length = static_cast<uint64_t>(row.size());

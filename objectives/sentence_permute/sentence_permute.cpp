@@ -32,7 +32,9 @@ namespace {
 
 cloze::Schema schema() {
   return {
-      {"rate", cloze::ParamType::real, 1.0, "share of each row's sentences that change places (BART: all)"},
+      cloze::ParamSpec{"rate", cloze::ParamType::real, 1.0,
+                       "share of each row's sentences that change places (BART: all)"}
+          .within(0, 1),
       {"sentence_ends", cloze::ParamType::string_list, std::vector<std::string>{".", "!", "?"},
        "pieces that end a sentence, by their text; the end-of-document id always does"},
   };
@@ -47,8 +49,7 @@ std::string trimmed(const std::string& text) {
 class SentencePermute final : public cloze::RowRewrite {
  public:
   explicit SentencePermute(const cloze::Params& params)
-      : RowRewrite("sentence_permute"), rate_(params.real("rate")), sentence_ends_(params.strings("sentence_ends")) {
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
+      : rate_(params.real("rate")), sentence_ends_(params.strings("sentence_ends")) {
   }
 
   std::string incompatibility(const cloze::UnitSpec& units) const override {
@@ -59,8 +60,7 @@ class SentencePermute final : public cloze::RowRewrite {
     return why;
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    RowRewrite::prepare(units);
+  void do_prepare(const cloze::UnitSpec& units) override {
     ends_.assign(static_cast<std::size_t>(units.vocab_size), 0);
     if (units.eos_id >= 0 && units.eos_id < units.vocab_size) ends_[static_cast<std::size_t>(units.eos_id)] = 1;
     for (std::size_t id = 0; id < units.pieces.size() && id < ends_.size(); ++id)
@@ -69,8 +69,8 @@ class SentencePermute final : public cloze::RowRewrite {
   }
 
  private:
-  void rewrite(const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
-               std::vector<int64_t>& target) const override {
+  void rewrite(int64_t /*sample*/, const std::vector<int64_t>& row, cloze::SampleRng& rng,
+               std::vector<int64_t>& input, std::vector<int64_t>& target) const override {
     target = row;
     // starts[i] = where sentence i begins; one past the last: the row's end.
     std::vector<int64_t> starts{0};
@@ -98,7 +98,7 @@ class SentencePermute final : public cloze::RowRewrite {
 
   double rate_;
   std::vector<std::string> sentence_ends_;
-  std::vector<uint8_t> ends_;  // [vocab] 1 where the id ends a sentence, from prepare()
+  std::vector<uint8_t> ends_;  // [vocab] 1 where the id ends a sentence, from do_prepare()
 };
 
 }  // namespace

@@ -27,9 +27,12 @@
 // where T5 degenerates: num_spans is also capped at num_nonnoise, so no
 // non-noise span is empty and no two noise spans merge.
 //
-// raw_length(n) is random_spans_helper's tokens_length (Python doubles): the
-// longest raw row whose input, sentinels and eos included, fits n; for n = 512
-// at the defaults that is 568 raw units, 114 target units.
+// raw_length(n) is random_spans_helper's tokens_length: the longest raw row
+// whose input, sentinels and eos included, fits n; for n = 512 at the defaults
+// that is 568 raw units, 114 target units. Where the helper rounds the number
+// of spans to 0 (short rows, long spans) it counts with the mask's one span
+// instead, so that its rows fit; tests/fixtures/t5_span_lengths.csv holds the
+// helper's own numbers.
 #include <ATen/core/Tensor.h>
 
 #include <algorithm>
@@ -38,14 +41,12 @@
 #include <string>
 #include <vector>
 
-#include "cloze/core/corruption.h"
 #include "cloze/core/error.h"
 #include "cloze/core/params.h"
 #include "cloze/core/plugin.h"
 #include "cloze/core/rng.h"
-#include "cloze/corrupt/id_rows.h"
+#include "cloze/corrupt/row_rewrite.h"
 #include "cloze/corrupt/sampling.h"
-#include "cloze/corrupt/sequence_batch.h"
 
 namespace {
 
@@ -53,8 +54,10 @@ using cloze::ParamType;
 
 cloze::Schema schema() {
   return {
-      {"noise_density", ParamType::real, 0.15, "share of each row's units hidden in noise spans"},
-      {"mean_noise_span_length", ParamType::real, 3.0, "mean length of a noise span"},
+      cloze::ParamSpec{"noise_density", ParamType::real, 0.15, "share of each row's units hidden in noise spans"}
+          .above(0)
+          .below(1),
+      cloze::ParamSpec{"mean_noise_span_length", ParamType::real, 3.0, "mean length of a noise span"}.at_least(1),
   };
 }
 
@@ -63,18 +66,14 @@ struct SpanCounts {
   int64_t spans = 0;
 };
 
-class SpanInfill : public cloze::Corruption {
+class SpanInfill final : public cloze::RowRewrite {
  public:
   explicit SpanInfill(const cloze::Params& params)
       : density_(params.real("noise_density")), mean_span_(params.real("mean_noise_span_length")) {
-    params.require(density_ > 0.0 && density_ < 1.0, "noise_density", "must be in (0, 1)");
-    params.require(mean_span_ >= 1.0, "mean_noise_span_length", "must be at least 1");
   }
 
-  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
-
   std::string incompatibility(const cloze::UnitSpec& units) const override {
-    std::string why = cloze::sequence_incompatibility("span_infill", units);
+    std::string why = RowRewrite::incompatibility(units);
     if (!why.empty()) return why;
     if (units.sentinel_ids.empty())
       return "span_infill replaces each noise span with its own sentinel (T5's <extra_id_0>, <extra_id_1>, ...), "
@@ -84,26 +83,20 @@ class SpanInfill : public cloze::Corruption {
     return "";
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    cloze::require_compatible(*this, units);
-    units_ = units;
-    prepared_ = true;
-  }
-
   int64_t raw_length(int64_t input_length) const override {
-    // random_spans_helper, in Python doubles (round() is half-to-even there too).
+    // random_spans_helper's search, with the counts the rows are then made
+    // with: where the helper rounds the number of spans down to 0, the mask
+    // makes one, whose sentinel would push the helper's rows one unit over.
     const auto input_of = [&](int64_t tokens) {
-      const auto noise = static_cast<int64_t>(std::nearbyint(static_cast<double>(tokens) * density_));
-      const auto spans = static_cast<int64_t>(std::nearbyint(static_cast<double>(noise) / mean_span_));
-      return tokens - noise + spans + 1;
+      const SpanCounts counts = span_counts(std::max<int64_t>(tokens, 2));
+      return tokens - counts.noise + counts.spans + 1;
     };
     int64_t tokens = input_length - 1;
     while (input_of(tokens + 1) <= input_length) ++tokens;
     // T5's "minor hack" so that at density 0.5 the targets are not longer than the inputs.
     if (density_ == 0.5) {
-      const auto noise = static_cast<int64_t>(std::nearbyint(static_cast<double>(tokens) * density_));
-      const auto spans = static_cast<int64_t>(std::nearbyint(static_cast<double>(noise) / mean_span_));
-      if (noise + spans + 1 > input_of(tokens)) --tokens;
+      const SpanCounts counts = span_counts(std::max<int64_t>(tokens, 2));
+      if (counts.noise + counts.spans + 1 > input_of(tokens)) --tokens;
     }
     return tokens;
   }
@@ -124,59 +117,48 @@ class SpanInfill : public cloze::Corruption {
     return most;
   }
 
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("span_infill: corrupt() called before prepare(units)");
-    const cloze::IdRows rows(batch, "span_infill", units_.vocab_size);
-    std::vector<std::vector<int64_t>> inputs(static_cast<std::size_t>(rows.rows()));
-    std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(rows.rows()));
-    std::vector<int64_t> units, noise_lengths, nonnoise_lengths;
+ private:
+  // random_spans_noise_mask, then noise_span_to_unique_sentinel (input) and
+  // nonnoise_span_to_unique_sentinel (target) in one pass over the row.
+  void rewrite(int64_t sample, const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<int64_t>& input,
+               std::vector<int64_t>& target) const override {
+    const auto length = static_cast<int64_t>(row.size());
+    const int64_t padded = std::max<int64_t>(length, 2);
+    const SpanCounts counts = span_counts(padded);
+    const std::vector<int64_t>& sentinels = units().sentinel_ids;
+    if (counts.spans > static_cast<int64_t>(sentinels.size()))
+      throw cloze::Error("span_infill: sample " + std::to_string(sample) + " has " + std::to_string(length) +
+                         " units and so " + std::to_string(counts.spans) + " noise spans, but the tokenizer has only " +
+                         std::to_string(sentinels.size()) +
+                         " sentinel ids; use shorter rows or a tokenizer with more sentinels");
+
+    // Non-noise span i, then noise span i; the mask is cut back to the row's length.
+    std::vector<int64_t> noise_lengths, nonnoise_lengths;
+    cloze::random_partition(counts.noise, counts.spans, rng, noise_lengths);
+    cloze::random_partition(padded - counts.noise, counts.spans, rng, nonnoise_lengths);
     std::vector<uint8_t> noise;
-    for (int64_t row = 0; row < rows.rows(); ++row) {
-      rows.real_units(row, units);
-      const auto length = static_cast<int64_t>(units.size());
-      const int64_t padded = std::max<int64_t>(length, 2);
-      const SpanCounts counts = span_counts(padded);
-      if (counts.spans > static_cast<int64_t>(units_.sentinel_ids.size()))
-        throw cloze::Error("span_infill: sample " + std::to_string(rows.sample(row)) + " has " +
-                           std::to_string(length) + " units and so " + std::to_string(counts.spans) +
-                           " noise spans, but the tokenizer has only " +
-                           std::to_string(units_.sentinel_ids.size()) +
-                           " sentinel ids; use shorter rows or a tokenizer with more sentinels");
-
-      // random_spans_noise_mask: non-noise span i, then noise span i.
-      cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, rows.sample(row));
-      cloze::random_partition(counts.noise, counts.spans, rng, noise_lengths);
-      cloze::random_partition(padded - counts.noise, counts.spans, rng, nonnoise_lengths);
-      noise.clear();
-      for (int64_t span = 0; span < counts.spans; ++span) {
-        noise.insert(noise.end(), static_cast<std::size_t>(nonnoise_lengths[static_cast<std::size_t>(span)]), 0);
-        noise.insert(noise.end(), static_cast<std::size_t>(noise_lengths[static_cast<std::size_t>(span)]), 1);
-      }
-
-      // noise_span_to_unique_sentinel (input) and nonnoise_span_to_unique_sentinel
-      // (target) in one pass over the row, the mask cut back to its length.
-      auto& input = inputs[static_cast<std::size_t>(row)];
-      auto& target = targets[static_cast<std::size_t>(row)];
-      std::size_t input_sentinels = 0, target_sentinels = 0;
-      bool previous_noise = false;
-      for (int64_t n = 0; n < length; ++n) {
-        const bool is_noise = noise[static_cast<std::size_t>(n)] != 0;
-        if (is_noise) {
-          if (!previous_noise) input.push_back(units_.sentinel_ids[input_sentinels++]);
-          target.push_back(units[static_cast<std::size_t>(n)]);
-        } else {
-          if (n == 0 || previous_noise) target.push_back(units_.sentinel_ids[target_sentinels++]);
-          input.push_back(units[static_cast<std::size_t>(n)]);
-        }
-        previous_noise = is_noise;
-      }
-      input.push_back(units_.eos_id);
-      target.push_back(units_.eos_id);
+    for (int64_t span = 0; span < counts.spans; ++span) {
+      noise.insert(noise.end(), static_cast<std::size_t>(nonnoise_lengths[static_cast<std::size_t>(span)]), 0);
+      noise.insert(noise.end(), static_cast<std::size_t>(noise_lengths[static_cast<std::size_t>(span)]), 1);
     }
-    return cloze::sequence_corrupted(inputs, targets, units_.pad_id, units_.bos_id);
+
+    std::size_t input_sentinels = 0, target_sentinels = 0;
+    bool previous_noise = false;
+    for (int64_t n = 0; n < length; ++n) {
+      const bool is_noise = noise[static_cast<std::size_t>(n)] != 0;
+      if (is_noise) {
+        if (!previous_noise) input.push_back(sentinels[input_sentinels++]);
+        target.push_back(row[static_cast<std::size_t>(n)]);
+      } else {
+        if (n == 0 || previous_noise) target.push_back(sentinels[target_sentinels++]);
+        input.push_back(row[static_cast<std::size_t>(n)]);
+      }
+      previous_noise = is_noise;
+    }
+    input.push_back(units().eos_id);
+    target.push_back(units().eos_id);
   }
 
- private:
   // random_spans_noise_mask's counts for a row of `length` >= 2, in float32 as
   // T5 computes them (tf.round rounds half to even, as nearbyint does).
   SpanCounts span_counts(int64_t length) const {
@@ -191,9 +173,6 @@ class SpanInfill : public cloze::Corruption {
 
   double density_;
   double mean_span_;
-
-  bool prepared_ = false;
-  cloze::UnitSpec units_;  // ids of pad, bos, eos and the sentinels, from prepare()
 };
 
 }  // namespace

@@ -33,7 +33,6 @@
 #include <vector>
 
 #include "cloze/core/corruption.h"
-#include "cloze/core/error.h"
 #include "cloze/core/params.h"
 #include "cloze/core/plugin.h"
 #include "cloze/core/rng.h"
@@ -48,23 +47,26 @@ using cloze::ParamType;
 
 cloze::Schema schema() {
   cloze::Schema schema{
-      {"rate", ParamType::real, 0.15, "share of candidate units chosen for prediction, ceil(rate * n) per row"},
-      {"geometric_p", ParamType::real, 0.2, "p of the span length's geometric distribution"},
-      {"max_span", ParamType::integer, int64_t{10}, "longest span; the geometric is truncated here and renormalised"}};
+      cloze::ParamSpec{"rate", ParamType::real, 0.15,
+                       "share of candidate units chosen for prediction, ceil(rate * n) per row"}
+          .within(0, 1),
+      cloze::ParamSpec{"geometric_p", ParamType::real, 0.2, "p of the span length's geometric distribution"}
+          .above(0)
+          .at_most(1),
+      cloze::ParamSpec{"max_span", ParamType::integer, int64_t{10},
+                       "longest span; the geometric is truncated here and renormalised"}
+          .at_least(1)};
   for (auto& spec : cloze::UnitReplacement::schema("span")) schema.push_back(std::move(spec));
   return schema;
 }
 
-class SpanMask : public cloze::Corruption {
+class SpanMask final : public cloze::Corruption {
  public:
   explicit SpanMask(const cloze::Params& params)
       : rate_(params.real("rate")),
         geometric_p_(params.real("geometric_p")),
         max_span_(params.integer("max_span")),
         replacement_(params) {
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
-    params.require(geometric_p_ > 0.0 && geometric_p_ <= 1.0, "geometric_p", "must be in (0, 1]");
-    params.require(max_span_ >= 1, "max_span", "must be at least 1");
   }
 
   cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
@@ -73,17 +75,14 @@ class SpanMask : public cloze::Corruption {
     return replacement_.incompatibility(units, "span_mask");
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    cloze::require_compatible(*this, units);
-    vocab_size_ = units.vocab_size;
+ private:
+  void do_prepare(const cloze::UnitSpec& units) override {
     special_ = cloze::special_table(units);
     replacement_.prepare(units);
-    prepared_ = true;
   }
 
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("span_mask: corrupt() called before prepare(units)");
-    const cloze::IdRows rows(batch, "span_mask", vocab_size_);
+  cloze::Corrupted do_corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    const cloze::IdRows rows(batch);
     const int64_t width = rows.width();
     at::Tensor input = batch.units.contiguous().clone();                 // [B, N]
     at::Tensor loss_mask = at::zeros({rows.rows(), width}, at::kBool);  // [B, N]
@@ -97,7 +96,7 @@ class SpanMask : public cloze::Corruption {
       bool* chosen = loss_data + row * width;
       candidates.clear();
       for (int64_t n = 0; n < width; ++n)
-        if (!padding[n] && !special_[static_cast<std::size_t>(rows.id(row, n))]) candidates.push_back(n);
+        if (!padding[n] && !special_[static_cast<std::size_t>(rows.ids(row)[n])]) candidates.push_back(n);
 
       cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, rows.sample(row));
       const auto count = static_cast<int64_t>(candidates.size());
@@ -130,16 +129,13 @@ class SpanMask : public cloze::Corruption {
     return cloze::in_place_corrupted(batch, input, loss_mask);
   }
 
- private:
   double rate_;
   double geometric_p_;
   int64_t max_span_;
   cloze::UnitReplacement replacement_;
 
-  // Built once by prepare() from the modality's units.
-  bool prepared_ = false;
-  int64_t vocab_size_ = 0;
-  std::vector<uint8_t> special_;   // [vocab] 1 where the id is special
+  // Built once by do_prepare() from the modality's units.
+  std::vector<uint8_t> special_;  // [vocab] 1 where the id is special
 };
 
 }  // namespace

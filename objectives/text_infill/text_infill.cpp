@@ -35,44 +35,40 @@
 #include <string>
 #include <vector>
 
-#include "cloze/core/corruption.h"
 #include "cloze/core/error.h"
 #include "cloze/core/params.h"
 #include "cloze/core/plugin.h"
 #include "cloze/core/rng.h"
 #include "cloze/corrupt/id_rows.h"
+#include "cloze/corrupt/row_rewrite.h"
 #include "cloze/corrupt/sampling.h"
-#include "cloze/corrupt/sequence_batch.h"
 
 namespace {
 
 using cloze::ParamType;
 
+// poisson_lambda is bounded below: SampleRng::poisson is Knuth's product
+// sampler, exact, but a draw is 0 with probability exp(-lambda), so covering a
+// row's budget takes about budget / lambda draws: at lambda = 1e-300 corrupt()
+// never returned (found by tests/fuzz/fuzz_text_infill).
 cloze::Schema schema() {
   return {
-      {"rate", ParamType::real, 0.3, "share of candidate units hidden in spans, ceil(rate * n) per row"},
-      {"poisson_lambda", ParamType::real, 3.0, "mean of the Poisson span length"},
-      {"random", ParamType::real, 0.0, "probability that a span's [MASK] is a uniformly drawn ordinary id instead"},
+      cloze::ParamSpec{"rate", ParamType::real, 0.3, "share of candidate units hidden in spans, ceil(rate * n) per row"}
+          .within(0, 1),
+      cloze::ParamSpec{"poisson_lambda", ParamType::real, 3.0, "mean of the Poisson span length"}.within(0.01, 30),
+      cloze::ParamSpec{"random", ParamType::real, 0.0,
+                       "probability that a span's [MASK] is a uniformly drawn ordinary id instead"}
+          .within(0, 1),
   };
 }
 
-class TextInfill : public cloze::Corruption {
+class TextInfill final : public cloze::RowRewrite {
  public:
   explicit TextInfill(const cloze::Params& params)
-      : rate_(params.real("rate")), lambda_(params.real("poisson_lambda")), random_(params.real("random")) {
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
-    // SampleRng::poisson is Knuth's product sampler: exact, but its cost grows with lambda.
-    // Below, a draw is 0 with probability exp(-lambda), so covering a row's
-    // budget takes about budget / lambda draws: at lambda = 1e-300 corrupt()
-    // never returned (found by tests/fuzz/fuzz_text_infill).
-    params.require(lambda_ >= 0.01 && lambda_ <= 30.0, "poisson_lambda", "must be in [0.01, 30]");
-    params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
-  }
-
-  cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::sequence; }
+      : rate_(params.real("rate")), lambda_(params.real("poisson_lambda")), random_(params.real("random")) {}
 
   std::string incompatibility(const cloze::UnitSpec& units) const override {
-    std::string why = cloze::sequence_incompatibility("text_infill", units);
+    std::string why = RowRewrite::incompatibility(units);
     if (!why.empty()) return why;
     if (random_ < 1.0 && units.mask_id < 0)
       return "text_infill replaces each span with [MASK], but the vocabulary has no [MASK] id; use a tokenizer "
@@ -83,81 +79,70 @@ class TextInfill : public cloze::Corruption {
     return "";
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    cloze::require_compatible(*this, units);
-    units_ = units;
-    special_ = cloze::special_table(units);
-    ordinary_ = units.ordinary_ids();
-    prepared_ = true;
-  }
-
   Lengths max_lengths(int64_t raw_length) const override {
     // At worst every span has length 0 and inserts a [MASK].
     return {raw_length + static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(raw_length))), raw_length};
   }
 
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("text_infill: corrupt() called before prepare(units)");
-    const cloze::IdRows rows(batch, "text_infill", units_.vocab_size);
-    std::vector<std::vector<int64_t>> inputs(static_cast<std::size_t>(rows.rows()));
-    std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(rows.rows()));
-    std::vector<int64_t> candidates, lengths;
-    std::vector<int64_t> replaced, inserted;  // [L] id a span's start or an insertion becomes, -1 for none
-    std::vector<uint8_t> deleted;             // [L]
-    for (int64_t row = 0; row < rows.rows(); ++row) {
-      auto& units = targets[static_cast<std::size_t>(row)];
-      rows.real_units(row, units);
-      cloze::candidate_positions(units, special_, candidates);
-      const auto length = static_cast<int64_t>(units.size());
-      const auto count = static_cast<int64_t>(candidates.size());
-      const auto budget = static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(count)));
-      auto& input = inputs[static_cast<std::size_t>(row)];
-      if (budget == 0) {
-        input = units;
-        continue;
-      }
-
-      cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, rows.sample(row));
-      cloze::poisson_span_lengths(budget, lambda_, rng, lengths);
-      const int64_t spans = std::min(static_cast<int64_t>(lengths.size()), count);
-      cloze::choose_without_replacement(candidates, spans, rng);
-      replaced.assign(static_cast<std::size_t>(length), -1);
-      inserted.assign(static_cast<std::size_t>(length), -1);
-      deleted.assign(static_cast<std::size_t>(length), 0);
-      for (int64_t span = 0; span < spans; ++span) {
-        const int64_t start = candidates[static_cast<std::size_t>(span)];
-        const int64_t span_length = lengths[static_cast<std::size_t>(span)];
-        (span_length == 0 ? inserted : replaced)[static_cast<std::size_t>(start)] = replacement(rng);
-        for (int64_t n = start + 1; n < std::min(start + span_length, length); ++n) {
-          if (special_[static_cast<std::size_t>(units[static_cast<std::size_t>(n)])]) break;
-          deleted[static_cast<std::size_t>(n)] = 1;
-        }
-      }
-
-      for (int64_t n = 0; n < length; ++n) {
-        const auto i = static_cast<std::size_t>(n);
-        if (inserted[i] >= 0) input.push_back(inserted[i]);
-        if (deleted[i]) continue;
-        input.push_back(replaced[i] >= 0 ? replaced[i] : units[i]);
-      }
-    }
-    return cloze::sequence_corrupted(inputs, targets, units_.pad_id, units_.bos_id);
+ private:
+  void do_prepare(const cloze::UnitSpec& units) override {
+    special_ = cloze::special_table(units);
+    ordinary_ = units.ordinary_ids();
   }
 
- private:
+  void rewrite(int64_t /*sample*/, const std::vector<int64_t>& row, cloze::SampleRng& rng,
+               std::vector<int64_t>& input, std::vector<int64_t>& target) const override {
+    target = row;
+    std::vector<int64_t> candidates;
+    cloze::candidate_positions(row, special_, candidates);
+    const auto length = static_cast<int64_t>(row.size());
+    const auto count = static_cast<int64_t>(candidates.size());
+    const auto budget = static_cast<int64_t>(std::ceil(rate_ * static_cast<double>(count)));
+    if (budget == 0) {
+      input = row;
+      return;
+    }
+
+    std::vector<int64_t> lengths;
+    cloze::poisson_span_lengths(budget, lambda_, rng, lengths);
+    const int64_t spans = std::min(static_cast<int64_t>(lengths.size()), count);
+    cloze::choose_without_replacement(candidates, spans, rng);
+    // What becomes of each unit of the row.
+    struct Edit {
+      int64_t inserted = -1;  // the id inserted before it (a span of length 0), -1 for none
+      int64_t replaced = -1;  // the id it becomes (a span's start), -1 for none
+      bool deleted = false;   // inside a span, after its start
+    };
+    std::vector<Edit> edits(static_cast<std::size_t>(length));
+    for (int64_t span = 0; span < spans; ++span) {
+      const int64_t start = candidates[static_cast<std::size_t>(span)];
+      const int64_t span_length = lengths[static_cast<std::size_t>(span)];
+      Edit& first = edits[static_cast<std::size_t>(start)];
+      (span_length == 0 ? first.inserted : first.replaced) = replacement(rng);
+      for (int64_t n = start + 1; n < std::min(start + span_length, length); ++n) {
+        if (special_[static_cast<std::size_t>(row[static_cast<std::size_t>(n)])]) break;
+        edits[static_cast<std::size_t>(n)].deleted = true;
+      }
+    }
+
+    for (std::size_t n = 0; n < row.size(); ++n) {
+      const Edit& edit = edits[n];
+      if (edit.inserted >= 0) input.push_back(edit.inserted);
+      if (!edit.deleted) input.push_back(edit.replaced >= 0 ? edit.replaced : row[n]);
+    }
+  }
+
   // What one span's [MASK] becomes: [MASK], or with probability `random` an ordinary id.
   int64_t replacement(cloze::SampleRng& rng) const {
     if (random_ > 0.0 && rng.uniform() < random_) return ordinary_[rng.below(ordinary_.size())];
-    return units_.mask_id;
+    return units().mask_id;
   }
 
   double rate_;
   double lambda_;
   double random_;
 
-  // Built once by prepare() from the modality's units.
-  bool prepared_ = false;
-  cloze::UnitSpec units_;
+  // Built once by do_prepare() from the modality's units.
   std::vector<uint8_t> special_;   // [vocab] 1 where the id is special
   std::vector<int64_t> ordinary_;  // ids a random replacement is drawn from
 };

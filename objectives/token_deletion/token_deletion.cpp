@@ -29,15 +29,13 @@
 #include <string>
 #include <vector>
 
-#include "cloze/core/corruption.h"
-#include "cloze/core/error.h"
 #include "cloze/core/params.h"
 #include "cloze/core/plugin.h"
 #include "cloze/core/rng.h"
 #include "cloze/corrupt/fill.h"
 #include "cloze/corrupt/id_rows.h"
+#include "cloze/corrupt/row_rewrite.h"
 #include "cloze/corrupt/sampling.h"
-#include "cloze/corrupt/sequence_batch.h"
 
 namespace {
 
@@ -45,18 +43,18 @@ using cloze::ParamType;
 
 cloze::Schema schema() {
   return {
-      {"rate", ParamType::real, 0.15, "share of candidate units deleted from the input"},
-      {"mode", ParamType::string, std::string("sequence"),
-       "sequence (BART: the decoder writes the whole row) or fill (positions known: a light decoder fills them)"},
+      cloze::ParamSpec{"rate", ParamType::real, 0.15, "share of candidate units deleted from the input"}.within(0, 1),
+      cloze::ParamSpec{
+          "mode", ParamType::string, std::string("sequence"),
+          "sequence (BART: the decoder writes the whole row) or fill (positions known: a light decoder fills them)"}
+          .one_of({"sequence", "fill"}),
   };
 }
 
-class TokenDeletion : public cloze::Corruption {
+class TokenDeletion final : public cloze::RowRewrite {
  public:
   explicit TokenDeletion(const cloze::Params& params)
       : rate_(params.real("rate")), fill_(params.string("mode") == "fill") {
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
-    params.require(fill_ || params.string("mode") == "sequence", "mode", "must be sequence or fill");
   }
 
   cloze::ReconstructionMode mode() const override {
@@ -64,64 +62,60 @@ class TokenDeletion : public cloze::Corruption {
   }
 
   std::string incompatibility(const cloze::UnitSpec& units) const override {
-    if (!fill_) return cloze::sequence_incompatibility("token_deletion", units);
+    if (!fill_) return RowRewrite::incompatibility(units);
     if (units.kind != cloze::UnitKind::discrete)
       return "token_deletion deletes token ids, but these units are continuous; for patches use patch_mask";
     return "";
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    cloze::require_compatible(*this, units);
-    units_ = units;
-    special_ = cloze::special_table(units);
-    prepared_ = true;
-  }
+ private:
+  void do_prepare(const cloze::UnitSpec& units) override { special_ = cloze::special_table(units); }
 
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("token_deletion: corrupt() called before prepare(units)");
-    const cloze::IdRows rows(batch, "token_deletion", units_.vocab_size);
-    std::vector<std::vector<int64_t>> inputs(static_cast<std::size_t>(rows.rows()));
-    std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(rows.rows()));
-    at::Tensor dropped = at::zeros({rows.rows(), rows.width()}, at::kBool);  // [B, N], fill mode only
+  // Sequence mode is RowRewrite's, through rewrite(); fill mode marks the
+  // deleted units where they stand.
+  cloze::Corrupted do_corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    if (!fill_) return RowRewrite::do_corrupt(batch, seed);
+    const cloze::IdRows rows(batch);
+    at::Tensor dropped = at::zeros({rows.rows(), rows.width()}, at::kBool);  // [B, N]
     bool* dropped_data = dropped.data_ptr<bool>();
-    std::vector<int64_t> candidates;
+    std::vector<int64_t> units;
     std::vector<uint8_t> deleted;  // [L]
     for (int64_t row = 0; row < rows.rows(); ++row) {
-      auto& units = targets[static_cast<std::size_t>(row)];
       rows.real_units(row, units);
-      cloze::candidate_positions(units, special_, candidates);
-      const auto count = static_cast<int64_t>(candidates.size());
-
       cloze::SampleRng rng(seed, cloze::RngStream::corruption, batch.epoch, rows.sample(row));
-      // The min guards the rounding of rate * n + u up to n + 1 when rate = 1.
-      const int64_t k = std::min(count, cloze::probabilistic_round(rate_ * static_cast<double>(count), rng));
-      cloze::choose_without_replacement(candidates, k, rng);
-      deleted.assign(units.size(), 0);
-      for (int64_t i = 0; i < k; ++i) deleted[static_cast<std::size_t>(candidates[static_cast<std::size_t>(i)])] = 1;
-      if (fill_) {
-        // The row's i-th real unit sits at its i-th non-padding grid position.
-        const bool* padding = rows.padding(row);
-        for (int64_t n = 0, i = 0; n < rows.width(); ++n)
-          if (!padding[n]) dropped_data[row * rows.width() + n] = deleted[static_cast<std::size_t>(i++)];
-        continue;
-      }
-
-      auto& input = inputs[static_cast<std::size_t>(row)];
-      for (std::size_t n = 0; n < units.size(); ++n)
-        if (!deleted[n]) input.push_back(units[n]);
+      choose_deleted(units, rng, deleted);
+      // The row's i-th real unit sits at its i-th non-padding grid position.
+      const bool* padding = rows.padding(row);
+      for (int64_t n = 0, i = 0; n < rows.width(); ++n)
+        if (!padding[n]) dropped_data[row * rows.width() + n] = deleted[static_cast<std::size_t>(i++)];
     }
-    if (fill_) return cloze::fill_corrupted(batch, dropped);
-    return cloze::sequence_corrupted(inputs, targets, units_.pad_id, units_.bos_id);
+    return cloze::fill_corrupted(batch, dropped);
   }
 
- private:
+  void rewrite(int64_t /*sample*/, const std::vector<int64_t>& row, cloze::SampleRng& rng,
+               std::vector<int64_t>& input, std::vector<int64_t>& target) const override {
+    target = row;
+    std::vector<uint8_t> deleted;
+    choose_deleted(row, rng, deleted);
+    for (std::size_t n = 0; n < row.size(); ++n)
+      if (!deleted[n]) input.push_back(row[n]);
+  }
+
+  // deleted[i] = 1 for the k units of `row` (its real units) chosen for deletion.
+  void choose_deleted(const std::vector<int64_t>& row, cloze::SampleRng& rng, std::vector<uint8_t>& deleted) const {
+    std::vector<int64_t> candidates;
+    cloze::candidate_positions(row, special_, candidates);
+    const auto count = static_cast<int64_t>(candidates.size());
+    // The min guards the rounding of rate * n + u up to n + 1 when rate = 1.
+    const int64_t k = std::min(count, cloze::probabilistic_round(rate_ * static_cast<double>(count), rng));
+    cloze::choose_without_replacement(candidates, k, rng);
+    deleted.assign(row.size(), 0);
+    for (int64_t i = 0; i < k; ++i) deleted[static_cast<std::size_t>(candidates[static_cast<std::size_t>(i)])] = 1;
+  }
+
   double rate_;
   bool fill_;
-
-  // Built once by prepare() from the modality's units.
-  bool prepared_ = false;
-  cloze::UnitSpec units_;
-  std::vector<uint8_t> special_;  // [vocab] 1 where the id is special
+  std::vector<uint8_t> special_;  // [vocab] 1 where the id is special, from do_prepare()
 };
 
 }  // namespace

@@ -31,7 +31,6 @@
 #include <vector>
 
 #include "cloze/core/corruption.h"
-#include "cloze/core/error.h"
 #include "cloze/core/params.h"
 #include "cloze/core/plugin.h"
 #include "cloze/core/rng.h"
@@ -44,20 +43,21 @@ namespace {
 using cloze::ParamType;
 
 cloze::Schema schema() {
-  cloze::Schema schema{
-      {"rate", ParamType::real, 0.15, "share of candidate units (of words with whole_word) chosen for prediction"}};
+  cloze::Schema schema{cloze::ParamSpec{"rate", ParamType::real, 0.15,
+                                        "share of candidate units (of words with whole_word) chosen for prediction"}
+                           .within(0, 1)};
   for (auto& spec : cloze::UnitReplacement::schema("unit")) schema.push_back(std::move(spec));
-  schema.push_back({"whole_word", ParamType::boolean, false, "choose whole words: every piece of a chosen word is chosen"});
+  schema.push_back(
+      {"whole_word", ParamType::boolean, false, "choose whole words: every piece of a chosen word is chosen"});
   return schema;
 }
 
-class TokenMask : public cloze::Corruption {
+class TokenMask final : public cloze::Corruption {
  public:
   explicit TokenMask(const cloze::Params& params)
       : rate_(params.real("rate")),
         replacement_(params),
         whole_word_(params.boolean("whole_word")) {
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
   }
 
   cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
@@ -74,28 +74,16 @@ class TokenMask : public cloze::Corruption {
     return "";
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    cloze::require_compatible(*this, units);
-    vocab_size_ = units.vocab_size;
+ private:
+  void do_prepare(const cloze::UnitSpec& units) override {
     special_ = cloze::special_table(units);
     replacement_.prepare(units);
     if (whole_word_) begins_word_ = units.begins_word;
-    prepared_ = true;
   }
 
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("token_mask: corrupt() called before prepare(units)");
-    if (batch.units.dim() != 2 || batch.units.scalar_type() != at::kLong)
-      throw cloze::Error("token_mask: expects [B, N] int64 unit ids, got a " + std::to_string(batch.units.dim()) +
-                         "-d " + std::string(c10::toString(batch.units.scalar_type())) + " tensor");
-    if (batch.padding.sizes() != batch.units.sizes() || batch.padding.scalar_type() != at::kBool)
-      throw cloze::Error("token_mask: padding must be a [B, N] bool tensor shaped like the units");
+  cloze::Corrupted do_corrupt(const cloze::Batch& batch, uint64_t seed) const override {
     const int64_t rows = batch.units.size(0);
     const int64_t length = batch.units.size(1);
-    if (static_cast<int64_t>(batch.sample_ids.size()) != rows)
-      throw cloze::Error("token_mask: the batch has " + std::to_string(rows) + " rows but " +
-                         std::to_string(batch.sample_ids.size()) + " sample ids");
-
     const at::Tensor units = batch.units.contiguous();      // [B, N]
     const at::Tensor padding = batch.padding.contiguous();  // [B, N]
     at::Tensor input = units.clone();                       // [B, N]
@@ -118,10 +106,6 @@ class TokenMask : public cloze::Corruption {
       for (int64_t n = 0; n < length; ++n) {
         if (pad_data[offset + n]) continue;
         const int64_t id = unit_data[offset + n];
-        if (id < 0 || id >= vocab_size_)
-          throw cloze::Error("token_mask: sample " + std::to_string(batch.sample_ids[row]) + ", unit " +
-                             std::to_string(n) + " has id " + std::to_string(id) + ", outside the vocabulary [0, " +
-                             std::to_string(vocab_size_) + ")");
         if (special_[static_cast<std::size_t>(id)]) continue;
         const bool continues_word = whole_word_ && !spans.empty() && spans.back().end == n &&
                                     !begins_word_[static_cast<std::size_t>(id)];
@@ -150,14 +134,11 @@ class TokenMask : public cloze::Corruption {
     return cloze::in_place_corrupted(batch, input, loss_mask);
   }
 
- private:
   double rate_;
   cloze::UnitReplacement replacement_;
   bool whole_word_;
 
-  // Built once by prepare() from the modality's units.
-  bool prepared_ = false;
-  int64_t vocab_size_ = 0;
+  // Built once by do_prepare() from the modality's units.
   std::vector<uint8_t> special_;      // [vocab] 1 where the id is special
   std::vector<uint8_t> begins_word_;  // [vocab], whole_word only
 };

@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "cloze/core/corruption.h"
-#include "cloze/core/error.h"
 #include "cloze/core/params.h"
 #include "cloze/core/plugin.h"
 #include "cloze/core/rng.h"
@@ -36,17 +35,19 @@
 namespace {
 
 cloze::Schema schema() {
-  return {{"rate", cloze::ParamType::real, 0.15, "share of candidate units replaced by a random ordinary id"},
-          {"target", cloze::ParamType::string, std::string("original"),
-           "\"original\" (reconstruct the replaced units) or \"detect\" (say of every unit whether it was replaced)"}};
+  return {cloze::ParamSpec{"rate", cloze::ParamType::real, 0.15,
+                           "share of candidate units replaced by a random ordinary id"}
+              .within(0, 1),
+          cloze::ParamSpec{
+              "target", cloze::ParamType::string, std::string("original"),
+              "\"original\" (reconstruct the replaced units) or \"detect\" (say of every unit whether it was replaced)"}
+              .one_of({"original", "detect"})};
 }
 
 class TokenReplace final : public cloze::Corruption {
  public:
   explicit TokenReplace(const cloze::Params& params)
       : rate_(params.real("rate")), detect_(params.string("target") == "detect") {
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
-    params.require(detect_ || params.string("target") == "original", "target", "must be \"original\" or \"detect\"");
   }
 
   cloze::ReconstructionMode mode() const override {
@@ -61,17 +62,14 @@ class TokenReplace final : public cloze::Corruption {
     return "";
   }
 
-  void prepare(const cloze::UnitSpec& units) override {
-    cloze::require_compatible(*this, units);
-    vocab_size_ = units.vocab_size;
+ private:
+  void do_prepare(const cloze::UnitSpec& units) override {
     special_ = cloze::special_table(units);
     ordinary_ = units.ordinary_ids();
-    prepared_ = true;
   }
 
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
-    if (!prepared_) throw cloze::Error("token_replace: corrupt() called before prepare(units)");
-    const cloze::IdRows rows(batch, "token_replace", vocab_size_);
+  cloze::Corrupted do_corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+    const cloze::IdRows rows(batch);
     at::Tensor input = batch.units.clone(at::MemoryFormat::Contiguous);  // [B, N]
     at::Tensor replaced = at::zeros({rows.rows(), rows.width()}, at::kBool);  // [B, N]
     int64_t* input_ids = input.data_ptr<int64_t>();
@@ -95,7 +93,6 @@ class TokenReplace final : public cloze::Corruption {
     return cloze::in_place_corrupted(batch, std::move(input), std::move(replaced));
   }
 
- private:
   // Uniform over the ordinary ids other than `id` (itself ordinary).
   int64_t other_ordinary(int64_t id, cloze::SampleRng& rng) const {
     const auto position = std::lower_bound(ordinary_.begin(), ordinary_.end(), id) - ordinary_.begin();
@@ -106,8 +103,7 @@ class TokenReplace final : public cloze::Corruption {
 
   double rate_;
   bool detect_;
-  bool prepared_ = false;
-  int64_t vocab_size_ = 0;
+  // Built once by do_prepare() from the modality's units.
   std::vector<uint8_t> special_;   // [vocab] 1 where the id is special
   std::vector<int64_t> ordinary_;  // sorted
 };

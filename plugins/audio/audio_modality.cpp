@@ -31,25 +31,30 @@ constexpr int64_t max_n_fft = 65536;
 constexpr int64_t picture_height = 200;  // pixels a preview picture's panel is scaled up to, about
 
 Schema schema() {
-  return {
+  Schema schema{
       {"path", ParamType::string, std::string("data/spoken-digits"),
        "a folder of recordings (.wav, .flac, .ogg), one sub-folder per label"},
-      {"sample_rate", ParamType::integer, int64_t{16000}, "Hz; recordings at another rate are resampled to it"},
-      {"n_fft", ParamType::integer, int64_t{400}, "STFT window and FFT length in samples (400 = 25 ms at 16 kHz)"},
-      {"hop", ParamType::integer, int64_t{160}, "STFT hop in samples (160 = 10 ms at 16 kHz); at most n_fft"},
-      {"n_mels", ParamType::integer, int64_t{64}, "mel bins (HTK mel scale)"},
-      {"fmin", ParamType::real, 0.0, "lowest filter edge in Hz"},
-      {"fmax", ParamType::real, 0.0, "highest filter edge in Hz; 0 = sample_rate / 2"},
-      {"frames", ParamType::integer, int64_t{96},
-       "spectrogram frames per clip: longer clips are centre-cropped, shorter ones padded with silence at the end"},
-      {"patch_size", ParamType::integer, int64_t{8}, "patch side p; must divide n_mels and frames"},
+      ParamSpec{"sample_rate", ParamType::integer, int64_t{16000}, "Hz; recordings at another rate are resampled to it"}
+          .within(1, max_sample_rate),
+      ParamSpec{"n_fft", ParamType::integer, int64_t{400},
+                "STFT window and FFT length in samples (400 = 25 ms at 16 kHz)"}
+          .within(2, max_n_fft),
+      ParamSpec{"hop", ParamType::integer, int64_t{160}, "STFT hop in samples (160 = 10 ms at 16 kHz); at most n_fft"}
+          .at_least(1),
+      ParamSpec{"n_mels", ParamType::integer, int64_t{64}, "mel bins (HTK mel scale)"}.at_least(1),
+      ParamSpec{"fmin", ParamType::real, 0.0, "lowest filter edge in Hz"}.at_least(0),
+      ParamSpec{"fmax", ParamType::real, 0.0, "highest filter edge in Hz; 0 = sample_rate / 2"}.at_least(0),
+      ParamSpec{
+          "frames", ParamType::integer, int64_t{96},
+          "spectrogram frames per clip: longer clips are centre-cropped, shorter ones padded with silence at the end"}
+          .at_least(1),
+      ParamSpec{"patch_size", ParamType::integer, int64_t{8}, "patch side p; must divide n_mels and frames"}.at_least(
+          1),
       {"norm_pix", ParamType::boolean, false,
        "targets are each patch normalised to zero mean, unit variance (MAE's norm_pix_loss)"},
-      {"eval_fraction", ParamType::real, 0.1,
-       "share of clips held out for eval in a folder without train/ and val/ sub-folders (fixed hash of the path)"},
-      {"max_train", ParamType::integer, int64_t{0}, "use at most this many train samples (the first ones); 0 = all"},
-      {"max_eval", ParamType::integer, int64_t{0}, "use at most this many eval samples (the first ones); 0 = all"},
   };
+  for (auto& spec : labelled_split_schema("clips")) schema.push_back(std::move(spec));
+  return schema;
 }
 
 double top_frequency(const Params& params) {
@@ -61,30 +66,20 @@ void validate(const Params& params) {
   const auto& path = params.string("path");
   params.require(std::filesystem::is_directory(path), "path", path + ": no such folder");
   const int64_t sample_rate = params.integer("sample_rate"), n_fft = params.integer("n_fft");
-  params.require(sample_rate >= 1 && sample_rate <= max_sample_rate, "sample_rate",
-                 "must be in [1, " + std::to_string(max_sample_rate) + "]");
-  params.require(n_fft >= 2 && n_fft <= max_n_fft, "n_fft", "must be in [2, " + std::to_string(max_n_fft) + "]");
-  params.require(params.integer("hop") >= 1 && params.integer("hop") <= n_fft, "hop",
-                 "must be in [1, n_fft = " + std::to_string(n_fft) + "]");
-  params.require(params.integer("n_mels") >= 1 && params.integer("n_mels") <= n_fft / 2 + 1, "n_mels",
-                 "must be in [1, n_fft / 2 + 1 = " + std::to_string(n_fft / 2 + 1) + "]");
+  params.require(params.integer("hop") <= n_fft, "hop",
+                 "must be at most n_fft = " + std::to_string(n_fft));
+  params.require(params.integer("n_mels") <= n_fft / 2 + 1, "n_mels",
+                 "must be at most n_fft / 2 + 1 = " + std::to_string(n_fft / 2 + 1));
   const double nyquist = static_cast<double>(sample_rate) / 2;
-  params.require(params.real("fmin") >= 0 && params.real("fmin") < nyquist, "fmin",
-                 "must be in [0, sample_rate / 2 = " + to_toml(nyquist) + ")");
+  params.require(params.real("fmin") < nyquist, "fmin", "must be below sample_rate / 2 = " + to_toml(nyquist));
   params.require(
       params.real("fmax") == 0 || (params.real("fmax") > params.real("fmin") && params.real("fmax") <= nyquist), "fmax",
       "must be 0 (sample_rate / 2) or in (fmin, sample_rate / 2]");
   const int64_t patch = params.integer("patch_size");
-  params.require(patch >= 1, "patch_size", "must be at least 1");
-  params.require(params.integer("frames") >= 1, "frames", "must be at least 1");
   params.require(params.integer("n_mels") % patch == 0, "patch_size",
                  "must divide n_mels " + std::to_string(params.integer("n_mels")));
   params.require(params.integer("frames") % patch == 0, "patch_size",
                  "must divide frames " + std::to_string(params.integer("frames")));
-  const double eval_fraction = params.real("eval_fraction");
-  params.require(eval_fraction >= 0 && eval_fraction < 1, "eval_fraction", "must be in [0, 1)");
-  params.require(params.integer("max_train") >= 0, "max_train", "must be 0 (all) or more");
-  params.require(params.integer("max_eval") >= 0, "max_eval", "must be 0 (all) or more");
 }
 
 SpectrogramOptions spectrogram_options(const Params& params) {

@@ -29,49 +29,38 @@ constexpr int64_t max_image_size = 8192;
 constexpr int64_t picture_side = 112;  // pixels a preview picture's panel is scaled up to, about
 
 Schema schema() {
-  return {
+  Schema schema{
       {"path", ParamType::string, std::string("/usr/share/datasets/fashion-mnist"),
        "a folder of IDX files or of images"},
-      {"format", ParamType::string, std::string("auto"),
-       "\"idx\", \"folder\" or \"auto\" (idx when the folder holds train-images-idx3-ubyte[.gz])"},
-      {"image_size", ParamType::integer, int64_t{0},
-       "side of the square images after resize and center crop; 0 = the data's own size (IDX only; a folder needs a "
-       "size)"},
-      {"channels", ParamType::integer, int64_t{1}, "1 grey or 3 RGB"},
-      {"patch_size", ParamType::integer, int64_t{4}, "patch side p; must divide image_size"},
-      {"normalize", ParamType::string, std::string("dataset"),
-       "\"dataset\" (per-channel mean and std of the train split), \"imagenet\" (MAE's constants) or \"none\" "
-       "(pixels in [0, 1])"},
+      ParamSpec{"format", ParamType::string, std::string("auto"),
+                "\"idx\", \"folder\" or \"auto\" (idx when the folder holds train-images-idx3-ubyte[.gz])"}
+          .one_of({"auto", "idx", "folder"}),
+      ParamSpec{
+          "image_size", ParamType::integer, int64_t{0},
+          "side of the square images after resize and center crop; 0 = the data's own size (IDX only; a folder needs a "
+          "size)"}
+          .within(0, max_image_size),
+      ParamSpec{"channels", ParamType::integer, int64_t{1}, "1 grey or 3 RGB"}.within(1, 3),
+      ParamSpec{"patch_size", ParamType::integer, int64_t{4}, "patch side p; must divide image_size"}.at_least(1),
+      ParamSpec{"normalize", ParamType::string, std::string("dataset"),
+                "\"dataset\" (per-channel mean and std of the train split), \"imagenet\" (MAE's constants) or \"none\" "
+                "(pixels in [0, 1])"}
+          .one_of({"dataset", "imagenet", "none"}),
       {"norm_pix", ParamType::boolean, true,
        "targets are each patch normalised to zero mean, unit variance (MAE's norm_pix_loss)"},
-      {"eval_fraction", ParamType::real, 0.1,
-       "share of pictures held out for eval in a folder without train/ and val/ sub-folders (fixed hash of the path)"},
-      {"max_train", ParamType::integer, int64_t{0}, "use at most this many train samples (the first ones); 0 = all"},
-      {"max_eval", ParamType::integer, int64_t{0}, "use at most this many eval samples (the first ones); 0 = all"},
   };
+  for (auto& spec : labelled_split_schema("pictures")) schema.push_back(std::move(spec));
+  return schema;
 }
 
 void validate(const Params& params) {
   const auto& path = params.string("path");
-  const auto& format = params.string("format");
-  const auto& normalize = params.string("normalize");
   params.require(std::filesystem::is_directory(path), "path", path + ": no such folder");
-  params.require(format == "auto" || format == "idx" || format == "folder", "format",
-                 "must be \"auto\", \"idx\" or \"folder\"");
   const int64_t image_size = params.integer("image_size");
-  params.require(image_size >= 0 && image_size <= max_image_size, "image_size",
-                 "must be in [0, " + std::to_string(max_image_size) + "]");
   params.require(params.integer("channels") == 1 || params.integer("channels") == 3, "channels",
                  "must be 1 (grey) or 3 (RGB)");
-  params.require(params.integer("patch_size") >= 1, "patch_size", "must be at least 1");
   params.require(image_size == 0 || image_size % params.integer("patch_size") == 0, "patch_size",
                  "must divide image_size " + std::to_string(image_size));
-  params.require(normalize == "dataset" || normalize == "imagenet" || normalize == "none", "normalize",
-                 "must be \"dataset\", \"imagenet\" or \"none\"");
-  const double eval_fraction = params.real("eval_fraction");
-  params.require(eval_fraction >= 0 && eval_fraction < 1, "eval_fraction", "must be in [0, 1)");
-  params.require(params.integer("max_train") >= 0, "max_train", "must be 0 (all) or more");
-  params.require(params.integer("max_eval") >= 0, "max_eval", "must be 0 (all) or more");
 }
 
 LabelledImages load(const Params& params, BadSamples& bad_samples) {

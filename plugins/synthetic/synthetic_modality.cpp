@@ -42,33 +42,35 @@ constexpr uint64_t sample_seed_part = 0x73796e746865ULL;  // "synthe"
 
 Schema schema() {
   return {
-      {"units", ParamType::string, std::string("tokens"),
-       "\"tokens\" (discrete ids on a [seq_len] grid) or \"patches\" (float vectors on a 2-D grid)"},
-      {"vocab_size", ParamType::integer, int64_t{30522},
-       "tokens: ids in the vocabulary, the 5 reserved ones and the sentinels included (BERT's 30522)"},
-      {"sentinels", ParamType::integer, int64_t{100},
-       "tokens: T5 sentinel ids (`<extra_id_0>`, ...) reserved after the 5 reserved ids, as the text modality does"},
-      {"seq_len", ParamType::integer, int64_t{128},
-       "tokens: ids per encoder input; samples hold the corruption's raw length for it, never padded"},
-      {"grid_rows", ParamType::integer, int64_t{14}, "patches: rows of the grid (ViT-B/16 at 224 px: 14)"},
-      {"grid_columns", ParamType::integer, int64_t{14}, "patches: columns of the grid"},
-      {"unit_dim", ParamType::integer, int64_t{768}, "patches: values per unit (16 * 16 * 3 for ViT-B/16)"},
-      {"train_samples", ParamType::integer, int64_t{100000}, "samples in the train split"},
-      {"eval_samples", ParamType::integer, int64_t{1000}, "samples in the eval split"},
+      ParamSpec{"units", ParamType::string, std::string("tokens"),
+                "\"tokens\" (discrete ids on a [seq_len] grid) or \"patches\" (float vectors on a 2-D grid)"}
+          .one_of({"tokens", "patches"}),
+      ParamSpec{"vocab_size", ParamType::integer, int64_t{30522},
+                "tokens: ids in the vocabulary, the 5 reserved ones and the sentinels included (BERT's 30522)"}
+          .above(reserved_count),
+      ParamSpec{
+          "sentinels", ParamType::integer, int64_t{100},
+          "tokens: T5 sentinel ids (`<extra_id_0>`, ...) reserved after the 5 reserved ids, as the text modality does"}
+          .at_least(0),
+      ParamSpec{"seq_len", ParamType::integer, int64_t{128},
+                "tokens: ids per encoder input; samples hold the corruption's raw length for it, never padded"}
+          .at_least(1),
+      ParamSpec{"grid_rows", ParamType::integer, int64_t{14}, "patches: rows of the grid (ViT-B/16 at 224 px: 14)"}
+          .at_least(1),
+      ParamSpec{"grid_columns", ParamType::integer, int64_t{14}, "patches: columns of the grid"}.at_least(1),
+      ParamSpec{"unit_dim", ParamType::integer, int64_t{768}, "patches: values per unit (16 * 16 * 3 for ViT-B/16)"}
+          .at_least(1),
+      ParamSpec{"train_samples", ParamType::integer, int64_t{100000}, "samples in the train split"}.at_least(1),
+      ParamSpec{"eval_samples", ParamType::integer, int64_t{1000}, "samples in the eval split"}.at_least(1),
   };
 }
 
 void validate(const Params& params) {
-  const auto& units = params.string("units");
-  params.require(units == "tokens" || units == "patches", "units", "must be \"tokens\" or \"patches\"");
   const int64_t vocab_size = params.integer("vocab_size");
-  params.require(vocab_size > reserved_count, "vocab_size", "must exceed the 5 reserved ids");
-  params.require(params.integer("sentinels") >= 0 && params.integer("sentinels") < vocab_size - reserved_count,
+  params.require(params.integer("sentinels") < vocab_size - reserved_count,
                  "sentinels",
                  "must be in [0, vocab_size - 6] = [0, " + std::to_string(vocab_size - reserved_count - 1) +
                      "]: at least one ordinary id must remain");
-  for (const char* key : {"seq_len", "grid_rows", "grid_columns", "unit_dim", "train_samples", "eval_samples"})
-    params.require(params.integer(key) >= 1, key, "must be at least 1");
 }
 
 // Ids 0-4 reserved, then the sentinels, then the ordinary ids. Every id has a

@@ -26,21 +26,34 @@ Schema schema() {
   return {
       {"corpus", ParamType::string_list, Strings{}, "text files or folders (every file inside, recursively, sorted)"},
       {"exclude", ParamType::string_list, Strings{}, "globs on file names to skip inside folders, e.g. [\"*.dat\"]"},
-      {"format", ParamType::string, std::string("plain"), "\"plain\" text or \"jsonl\" (one JSON object per line)"},
+      ParamSpec{"format", ParamType::string, std::string("plain"),
+                "\"plain\" text or \"jsonl\" (one JSON object per line)"}
+          .one_of({"plain", "jsonl"}),
       {"jsonl_field", ParamType::string, std::string("text"), "jsonl: the field holding a document's text"},
       {"separator", ParamType::string, std::string(""),
        "plain: a line equal to this ends a document (fortunes: \"%\"); \"\" = one document per file"},
-      {"tokenizer", ParamType::string, std::string("sentencepiece"), "\"sentencepiece\" or \"byte\""},
+      ParamSpec{"tokenizer", ParamType::string, std::string("sentencepiece"), "\"sentencepiece\" or \"byte\""}.one_of(
+          {"sentencepiece", "byte"}),
       {"tokenizer_model", ParamType::string, std::string(""),
        "a sentencepiece .model to load; \"\" = train one on the corpus (cached)"},
-      {"vocab_size", ParamType::integer, int64_t{4000}, "vocabulary of a sentencepiece model trained here"},
-      {"sentinels", ParamType::integer, int64_t{100},
-       "T5 sentinel pieces (`<extra_id_0>`, ...) reserved as specials; a tokenizer_model brings its own"},
-      {"seq_len", ParamType::integer, int64_t{128},
-       "ids per encoder input; documents are packed end to end, eos between, in chunks of the corruption's raw length"},
-      {"eval_fraction", ParamType::real, 0.05, "share of documents held out for eval (fixed hash of the index)"},
-      {"packing", ParamType::string, std::string("stream"),
-       "\"stream\": documents end to end, cut into chunks; \"document\": one sample per document, cut and padded"},
+      ParamSpec{"vocab_size", ParamType::integer, int64_t{4000}, "vocabulary of a sentencepiece model trained here"}
+          .above(reserved_count)
+          .at_most(std::numeric_limits<int32_t>::max()),
+      ParamSpec{"sentinels", ParamType::integer, int64_t{100},
+                "T5 sentinel pieces (`<extra_id_0>`, ...) reserved as specials; a tokenizer_model brings its own"}
+          .within(0, std::numeric_limits<int32_t>::max() - reserved_count - byte_count),
+      ParamSpec{"seq_len", ParamType::integer, int64_t{128},
+                "ids per encoder input; documents are packed end to end, eos between, in chunks of the corruption's "
+                "raw length"}
+          .at_least(1),
+      ParamSpec{"eval_fraction", ParamType::real, 0.05,
+                "share of documents held out for eval (fixed hash of the index)"}
+          .at_least(0)
+          .below(1),
+      ParamSpec{
+          "packing", ParamType::string, std::string("stream"),
+          "\"stream\": documents end to end, cut into chunks; \"document\": one sample per document, cut and padded"}
+          .one_of({"stream", "document"}),
   };
 }
 
@@ -49,33 +62,20 @@ void validate(const Params& params) {
   const auto& tokenizer = params.string("tokenizer");
   const auto& model = params.string("tokenizer_model");
   params.require(!params.strings("corpus").empty(), "corpus", "names no files or folders of text");
-  params.require(format == "plain" || format == "jsonl", "format", "must be \"plain\" or \"jsonl\"");
   params.require(format != "jsonl" || !params.string("jsonl_field").empty(), "jsonl_field",
                  "must name the field that holds a document's text");
   params.require(format == "plain" || params.string("separator").empty(), "separator",
                  "only plain text has separator lines; each JSONL line is one document");
-  params.require(tokenizer == "sentencepiece" || tokenizer == "byte", "tokenizer",
-                 "must be \"sentencepiece\" or \"byte\"");
-  params.require(params.string("packing") == "stream" || params.string("packing") == "document", "packing",
-                 "must be \"stream\" or \"document\"");
   params.require(model.empty() || tokenizer == "sentencepiece", "tokenizer_model",
                  "is a sentencepiece model; the byte tokenizer reads none");
   params.require(model.empty() || std::filesystem::is_regular_file(model), "tokenizer_model",
                  model + ": no such file");
-  params.require(params.integer("vocab_size") > reserved_count &&
-                     params.integer("vocab_size") <= std::numeric_limits<int32_t>::max(),
-                 "vocab_size", "must be in [6, 2^31 - 1]: above the 5 reserved ids, ids are int32");
   const int64_t sentinels = params.integer("sentinels");
-  params.require(sentinels >= 0 && sentinels <= std::numeric_limits<int32_t>::max() - reserved_count - byte_count,
-                 "sentinels", "must be in [0, 2^31 - 262]: ids are int32");
   params.require(tokenizer != "sentencepiece" || !model.empty() ||
                      params.integer("vocab_size") > reserved_count + sentinels,
                  "vocab_size",
                  "must exceed the 5 reserved ids and the " + std::to_string(sentinels) +
                      " sentinels, which are pieces of the trained model");
-  params.require(params.integer("seq_len") >= 1, "seq_len", "must be at least 1");
-  const double eval_fraction = params.real("eval_fraction");
-  params.require(eval_fraction >= 0 && eval_fraction < 1, "eval_fraction", "must be in [0, 1)");
 }
 
 Corpus open_corpus(const Params& params) {

@@ -1,8 +1,10 @@
 // A well-formed plugin: one corruption that keeps every unit, for the
 // registry tests.
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/zeros_like.h>
 
 #include "cloze/core/plugin.h"
+#include "cloze/corrupt/in_place.h"
 
 namespace {
 
@@ -10,11 +12,10 @@ class KeepAll : public cloze::Corruption {
  public:
   cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
   std::string incompatibility(const cloze::UnitSpec&) const override { return ""; }
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t) const override {
-    cloze::Corrupted c;
-    c.input = batch.units;
-    c.target = batch.units;
-    return c;
+
+ private:
+  cloze::Corrupted do_corrupt(const cloze::Batch& batch, uint64_t) const override {
+    return cloze::in_place_corrupted(batch, batch.units, at::zeros_like(batch.padding));
   }
 };
 

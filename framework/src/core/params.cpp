@@ -1,5 +1,6 @@
 #include "cloze/core/params.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iomanip>
@@ -72,6 +73,92 @@ std::string to_toml(const Value& value) {
   return std::visit(Printer{}, value);
 }
 
+namespace {
+
+// 1 rather than 1.0 for a bound: most bounded parameters are integers.
+std::string number_text(double value) {
+  if (std::nearbyint(value) == value && std::abs(value) < 1e15) return std::to_string(std::llround(value));
+  return to_toml(value);
+}
+
+bool below_low(double value, const std::optional<Bound>& low) {
+  return low && !(low->inclusive ? value >= low->value : value > low->value);
+}
+
+bool above_high(double value, const std::optional<Bound>& high) {
+  return high && !(high->inclusive ? value <= high->value : value < high->value);
+}
+
+}  // namespace
+
+ParamSpec ParamSpec::within(double min, double max) const { return at_least(min).at_most(max); }
+
+ParamSpec ParamSpec::at_least(double min) const {
+  ParamSpec spec = *this;
+  spec.low = Bound{min, true};
+  return spec;
+}
+
+ParamSpec ParamSpec::above(double min) const {
+  ParamSpec spec = *this;
+  spec.low = Bound{min, false};
+  return spec;
+}
+
+ParamSpec ParamSpec::at_most(double max) const {
+  ParamSpec spec = *this;
+  spec.high = Bound{max, true};
+  return spec;
+}
+
+ParamSpec ParamSpec::below(double max) const {
+  ParamSpec spec = *this;
+  spec.high = Bound{max, false};
+  return spec;
+}
+
+ParamSpec ParamSpec::one_of(std::vector<std::string> allowed) const {
+  ParamSpec spec = *this;
+  spec.choices = std::move(allowed);
+  return spec;
+}
+
+std::string ParamSpec::allowed() const {
+  if (!choices.empty()) {
+    std::string text;
+    for (std::size_t i = 0; i < choices.size(); ++i)
+      text += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + to_toml(choices[i]);
+    return text;
+  }
+  if (low && high)
+    return (low->inclusive ? "[" : "(") + number_text(low->value) + ", " + number_text(high->value) +
+           (high->inclusive ? "]" : ")");
+  if (low) return (low->inclusive ? ">= " : "> ") + number_text(low->value);
+  if (high) return (high->inclusive ? "<= " : "< ") + number_text(high->value);
+  return "";
+}
+
+std::string ParamSpec::violation(const Value& value) const {
+  std::vector<std::string> strings;
+  if (const auto* text = std::get_if<std::string>(&value)) strings.push_back(*text);
+  if (const auto* list = std::get_if<std::vector<std::string>>(&value)) strings = *list;
+  for (const std::string& text : strings)
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), text) == choices.end())
+      return "must be " + allowed() + did_you_mean(text, choices);
+
+  double number = 0;
+  if (const auto* integer = std::get_if<int64_t>(&value))
+    number = static_cast<double>(*integer);
+  else if (const auto* real = std::get_if<double>(&value))
+    number = *real;
+  else
+    return "";
+  if (!below_low(number, low) && !above_high(number, high)) return "";
+  if (low && high) return "must be in " + allowed();
+  if (low) return std::string("must be ") + (low->inclusive ? "at least " : "above ") + number_text(low->value);
+  return std::string("must be ") + (high->inclusive ? "at most " : "below ") + number_text(high->value);
+}
+
 const ParamSpec* find_param(const Schema& schema, const std::string& name) {
   for (const auto& spec : schema)
     if (spec.name == name) return &spec;
@@ -83,6 +170,11 @@ Params::Params(std::string section, const Schema& schema) : section_(std::move(s
     if (type_of(spec.default_value) != spec.type)
       throw Error("schema of [" + section_ + "]: default of '" + spec.name + "' is a " +
                   to_string(type_of(spec.default_value)) + ", declared " + to_string(spec.type));
+    const std::string why = spec.violation(spec.default_value);
+    if (!why.empty())
+      throw Error("schema of [" + section_ + "]: the default of '" + spec.name + "', " +
+                  to_toml(spec.default_value) + ", is not allowed: it " + why);
+    specs_[spec.name] = spec;
     values_[spec.name] = spec.default_value;
     origins_[spec.name] = "default";
   }
@@ -91,6 +183,10 @@ Params::Params(std::string section, const Schema& schema) : section_(std::move(s
 void Params::set(const std::string& name, Value value, std::string origin) {
   values_[name] = std::move(value);
   origins_[name] = std::move(origin);
+  const auto spec = specs_.find(name);
+  if (spec == specs_.end()) return;
+  const std::string why = spec->second.violation(values_[name]);
+  require(why.empty(), name, why);
 }
 
 const Value& Params::at(const std::string& name) const {
@@ -134,10 +230,12 @@ void Params::require(bool ok, const std::string& name, const std::string& why) c
 
 std::string describe(const Schema& schema) {
   std::ostringstream out;
-  out << "| parameter | type | default | meaning |\n|---|---|---|---|\n";
-  for (const auto& spec : schema)
+  out << "| parameter | type | default | allowed | meaning |\n|---|---|---|---|---|\n";
+  for (const auto& spec : schema) {
+    const std::string allowed = spec.allowed();
     out << "| `" << spec.name << "` | " << to_string(spec.type) << " | `" << to_toml(spec.default_value) << "` | "
-        << spec.doc << " |\n";
+        << (allowed.empty() ? "any" : allowed) << " | " << spec.doc << " |\n";
+  }
   return out.str();
 }
 

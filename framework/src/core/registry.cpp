@@ -181,7 +181,10 @@ std::shared_ptr<Modality> Registry::make_modality(const std::string& name, const
 
 std::shared_ptr<Corruption> Registry::make_corruption(const std::string& name, const Params& params) const {
   const auto& e = entry(PluginKind::corruption, name);
-  return keep_library_alive(e.make_corruption(params), e.library);
+  std::shared_ptr<Corruption> corruption = e.make_corruption(params);
+  if (!corruption) throw Error("corruption '" + name + "': its factory made nothing");
+  corruption->name_ = name;
+  return keep_library_alive(std::move(corruption), e.library);
 }
 
 }  // namespace cloze

@@ -61,10 +61,13 @@ std::string Chain::composition_problem(const std::string& last, ReconstructionMo
 Chain::Chain(std::vector<Stage> stages) : stages_(std::move(stages)) {
   if (stages_.empty()) throw Error("corruption chain: needs at least one corruption");
   const ReconstructionMode chain_mode = mode();
+  std::string name = stages_.front().name;
   for (std::size_t k = 1; k < stages_.size(); ++k) {
     const std::string why = composition_problem(stages_[k - 1].name, chain_mode, stages_[k]);
     if (!why.empty()) throw Error("corruption chain: " + why);
+    name += "+" + stages_[k].name;
   }
+  set_name(std::move(name));
 }
 
 std::string Chain::incompatibility(const UnitSpec& units) const {
@@ -90,11 +93,11 @@ Corruption::Lengths Chain::max_lengths(int64_t raw_length) const {
   return lengths;
 }
 
-void Chain::prepare(const UnitSpec& units) {
+void Chain::do_prepare(const UnitSpec& units) {
   for (auto& stage : stages_) stage.corruption->prepare(units);
 }
 
-Corrupted Chain::corrupt(const Batch& batch, uint64_t seed) const {
+Corrupted Chain::do_corrupt(const Batch& batch, uint64_t seed) const {
   Corrupted out = stages_.front().corruption->corrupt(batch, seed);
   for (std::size_t k = 1; k < stages_.size(); ++k) {
     const Corruption& next = *stages_[k].corruption;

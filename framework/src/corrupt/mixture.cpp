@@ -30,6 +30,7 @@ void prepend_token(Corrupted& corrupted, int64_t token) {
 
 Mixture::Mixture(std::vector<Entry> entries) : entries_(std::move(entries)) {
   if (entries_.empty()) throw Error("corruption mixture: needs at least one entry");
+  set_name("corruption mixture");
   double total = 0;
   for (const Entry& entry : entries_) {
     if (!(entry.weight > 0)) throw Error("corruption mixture: " + named(entry) + " needs a weight above 0");
@@ -85,7 +86,7 @@ std::vector<std::string> Mixture::entry_labels() const {
   return labels;
 }
 
-void Mixture::prepare(const UnitSpec& units) {
+void Mixture::do_prepare(const UnitSpec& units) {
   pad_id_ = units.kind == UnitKind::discrete ? units.pad_id : 0;
   token_ids_.clear();
   for (Entry& entry : entries_) {
@@ -105,8 +106,7 @@ std::size_t Mixture::draw(uint64_t seed, int64_t epoch, int64_t sample) const {
   return std::min<std::size_t>(found - cumulative_.begin(), entries_.size() - 1);
 }
 
-Corrupted Mixture::corrupt(const Batch& batch, uint64_t seed) const {
-  if (token_ids_.size() != entries_.size()) throw Error("corruption mixture: corrupt() before prepare()");
+Corrupted Mixture::do_corrupt(const Batch& batch, uint64_t seed) const {
   if (batch.size() == 0) return entries_.front().corruption->corrupt(batch, seed);
   std::vector<std::vector<int64_t>> rows_of(entries_.size());
   std::vector<int64_t> entry_of_row;

@@ -4,14 +4,14 @@ namespace cloze {
 
 Schema UnitReplacement::schema(const std::string& chosen) {
   return {
-      {"mask", ParamType::real, 0.8, "probability that a chosen " + chosen + " becomes [MASK]"},
-      {"random", ParamType::real, 0.1, "probability that a chosen " + chosen + " becomes uniformly drawn ordinary ids"},
+      ParamSpec{"mask", ParamType::real, 0.8, "probability that a chosen " + chosen + " becomes [MASK]"}.within(0, 1),
+      ParamSpec{"random", ParamType::real, 0.1,
+                "probability that a chosen " + chosen + " becomes uniformly drawn ordinary ids"}
+          .within(0, 1),
   };
 }
 
 UnitReplacement::UnitReplacement(const Params& params) : mask_(params.real("mask")), random_(params.real("random")) {
-  params.require(mask_ >= 0.0 && mask_ <= 1.0, "mask", "must be in [0, 1]");
-  params.require(random_ >= 0.0 && random_ <= 1.0, "random", "must be in [0, 1]");
   // The slack lets sums such as 0.7 + 0.3 pass despite their rounding.
   params.require(mask_ + random_ <= 1.0 + 1e-12, "random",
                  "mask + random must be at most 1 (mask = " + to_toml(mask_) + "); the rest stay unchanged");

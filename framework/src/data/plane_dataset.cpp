@@ -38,4 +38,20 @@ void keep_first(at::Tensor& planes, at::Tensor& labels, int64_t limit) {
   labels = labels.narrow(0, 0, limit).clone();
 }
 
+Schema labelled_split_schema(const std::string& samples) {
+  return {
+      ParamSpec{"eval_fraction", ParamType::real, 0.1,
+                "share of " + samples +
+                    " held out for eval in a folder without train/ and val/ sub-folders (fixed hash of the path)"}
+          .at_least(0)
+          .below(1),
+      ParamSpec{"max_train", ParamType::integer, int64_t{0},
+                "use at most this many train samples (the first ones); 0 = all"}
+          .at_least(0),
+      ParamSpec{"max_eval", ParamType::integer, int64_t{0},
+                "use at most this many eval samples (the first ones); 0 = all"}
+          .at_least(0),
+  };
+}
+
 }  // namespace cloze

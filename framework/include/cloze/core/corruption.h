@@ -1,4 +1,11 @@
 // The interface every corruption plugin implements (objectives/NAME/).
+//
+// prepare() and corrupt() are the framework's, not the plugin's: they check
+// what every corruption would otherwise check for itself (the units suit it,
+// prepare() came first, the batch is shaped as the units say, the Corrupted it
+// returns is shaped as its mode says) and call the plugin's hooks,
+// do_prepare() and do_corrupt(), in between. A plugin writes the work; the
+// contract is kept once, here.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +17,8 @@
 #include "cloze/core/units.h"
 
 namespace cloze {
+
+class Registry;
 
 class Corruption {
  public:
@@ -36,12 +45,6 @@ class Corruption {
   };
   virtual Lengths max_lengths(int64_t raw_length) const { return {raw_length, raw_length}; }
 
-  // Hands the corruption the units it will see, so it can build what it needs
-  // from them once (id tables, say) instead of in every corrupt(). Whoever
-  // builds a corruption calls this exactly once, after incompatibility(units)
-  // returned "" and before the first corrupt(); it is never called concurrently.
-  virtual void prepare(const UnitSpec& units) {}
-
   // Tokens this corruption writes that the modality's vocabulary does not
   // have (a mixture's mode tokens, "[R]"): the pipeline appends them to the
   // units as special ids, with these pieces, before prepare().
@@ -50,14 +53,46 @@ class Corruption {
   // A mixture's entries, by the index in Corrupted::entry; empty otherwise.
   virtual std::vector<std::string> entry_labels() const { return {}; }
 
-  // Corrupts a batch. Called concurrently from loader threads, so it must not
-  // mutate the object; all randomness comes from SampleRng keyed by
-  // (seed, RngStream::corruption, batch.epoch, batch.sample_ids[row]).
-  virtual Corrupted corrupt(const Batch& batch, uint64_t seed) const = 0;
-};
+  // Hands the corruption the units it will see. Throws cloze::Error with
+  // incompatibility(units)'s sentence when it has one; otherwise keeps the
+  // units (units()) and calls do_prepare(). Whoever builds a corruption calls
+  // this exactly once, before the first corrupt(); never concurrently.
+  void prepare(const UnitSpec& units);
 
-// Throws cloze::Error with corruption.incompatibility(units)'s sentence when
-// it has one: how a prepare() refuses the units it cannot work on.
-void require_compatible(const Corruption& corruption, const UnitSpec& units);
+  // Corrupts a batch: checks that prepare() came first and that the batch is
+  // [B, N] int64 ids inside the vocabulary (discrete units) or [B, N, D]
+  // values (continuous), padding [B, N] bool, one sample id per row and a grid
+  // of N units; calls do_corrupt(); checks that the result is in mode() and
+  // shaped as that mode says (cloze/core/corrupted.h). Every error names the
+  // corruption. Called concurrently from loader threads.
+  Corrupted corrupt(const Batch& batch, uint64_t seed) const;
+
+  // The name it was made under ("token_mask"), for messages.
+  const std::string& name() const { return name_; }
+
+ protected:
+  // Builds what the corruption needs from the units once (id tables, say)
+  // instead of in every corrupt(). The units are compatible.
+  virtual void do_prepare(const UnitSpec& /*units*/) {}
+
+  // The work, on a batch that passed corrupt()'s checks. Must not mutate the
+  // object; all randomness comes from SampleRng keyed by
+  // (seed, RngStream::corruption, batch.epoch, batch.sample_ids[row]).
+  virtual Corrupted do_corrupt(const Batch& batch, uint64_t seed) const = 0;
+
+  // The units prepare() was handed.
+  const UnitSpec& units() const { return units_; }
+
+  // Composites (chains, mixtures) name themselves; plugins are named by the
+  // registry that makes them.
+  void set_name(std::string name) { name_ = std::move(name); }
+
+ private:
+  friend class Registry;
+
+  std::string name_ = "corruption";
+  bool prepared_ = false;
+  UnitSpec units_;
+};
 
 }  // namespace cloze

@@ -1,14 +1,16 @@
 // Parameter schemas and resolved parameter values.
 //
-// A schema (name, type, default, one-line doc) is the single source of truth
-// for every configurable thing in cloze: plugins and the framework's own
-// sections alike. Config validation, `cloze plugins --describe`, the plugin
-// READMEs and the resolved config are all read from it; a default is written
-// once, in the schema, and nowhere else.
+// A schema (name, type, default, one-line doc, and the values allowed: a range
+// for numbers, a list for strings) is the single source of truth for every
+// configurable thing in cloze: plugins and the framework's own sections alike.
+// Config validation, `cloze plugins --describe`, the plugin READMEs and the
+// resolved config are all read from it; a default or a range is written once,
+// in the schema, and nowhere else.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -24,11 +26,36 @@ using Value = std::variant<int64_t, double, bool, std::string, std::vector<std::
 ParamType type_of(const Value& value);
 std::string to_toml(const Value& value);  // the value as a TOML literal
 
+// One end of a numeric parameter's range.
+struct Bound {
+  double value = 0;
+  bool inclusive = true;
+};
+
 struct ParamSpec {
   std::string name;
   ParamType type;
   Value default_value;  // must match `type`
   std::string doc;      // one line
+  // The values allowed, besides the type: numbers between `low` and `high`
+  // (either may be open or absent), strings (and every string of a list) among
+  // `choices` when it is not empty.
+  std::optional<Bound> low{}, high{};
+  std::vector<std::string> choices{};
+
+  // Builders, so a schema reads {"rate", ParamType::real, 0.15, "..."}.within(0, 1).
+  ParamSpec within(double min, double max) const;  // [min, max]
+  ParamSpec at_least(double min) const;            // [min, ...)
+  ParamSpec above(double min) const;               // (min, ...)
+  ParamSpec at_most(double max) const;             // (..., max]
+  ParamSpec below(double max) const;               // (..., max)
+  ParamSpec one_of(std::vector<std::string> allowed) const;
+
+  // The allowed values as the docs print them: [0, 1], (0, 1), >= 1,
+  // "sequence" or "fill"; "" when any value of the type will do.
+  std::string allowed() const;
+  // Why `value` is not allowed ("must be in [0, 1]"), or "".
+  std::string violation(const Value& value) const;
 };
 
 using Schema = std::vector<ParamSpec>;
@@ -41,8 +68,11 @@ const ParamSpec* find_param(const Schema& schema, const std::string& name);
 class Params {
  public:
   Params() = default;
-  Params(std::string section, const Schema& schema);  // all defaults
+  // All defaults; throws when a default is not of its type or not allowed.
+  Params(std::string section, const Schema& schema);
 
+  // Throws cloze::Error "<origin>: <section>.<name> = <value>: must be in
+  // [0, 1]" when the schema does not allow the value.
   void set(const std::string& name, Value value, std::string origin);
 
   const std::string& section() const { return section_; }
@@ -56,7 +86,8 @@ class Params {
   // "configs/text/mlm.toml:12" or "default" or "override 'a.b=1'".
   const std::string& origin(const std::string& name) const;
 
-  // Throws cloze::Error "<origin>: <section>.<name> = <value>: <why>" unless ok.
+  // Throws cloze::Error "<origin>: <section>.<name> = <value>: <why>" unless
+  // ok: for what a schema cannot say (one parameter against another).
   void require(bool ok, const std::string& name, const std::string& why) const;
 
   const std::map<std::string, Value>& values() const { return values_; }
@@ -66,11 +97,13 @@ class Params {
   const Value& checked(const std::string& name, ParamType type) const;
 
   std::string section_;
+  std::map<std::string, ParamSpec> specs_;
   std::map<std::string, Value> values_;
   std::map<std::string, std::string> origins_;
 };
 
-// A short markdown table of a schema (for --describe and plugin READMEs).
+// A short markdown table of a schema (for --describe and plugin READMEs):
+// parameter, type, default, allowed values, meaning.
 std::string describe(const Schema& schema);
 
 }  // namespace cloze

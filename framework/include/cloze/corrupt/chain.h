@@ -32,7 +32,8 @@ class Chain : public Corruption {
     std::shared_ptr<Corruption> corruption;
   };
 
-  // Throws cloze::Error with composition_problem()'s sentence.
+  // Throws cloze::Error with composition_problem()'s sentence. Named by its
+  // stages: "sentence_permute+text_infill".
   explicit Chain(std::vector<Stage> stages);
 
   // Why `next` cannot follow a chain in `mode` whose last stage is `last`, or "".
@@ -42,10 +43,10 @@ class Chain : public Corruption {
   std::string incompatibility(const UnitSpec& units) const override;
   int64_t raw_length(int64_t input_length) const override;
   Lengths max_lengths(int64_t raw_length) const override;
-  void prepare(const UnitSpec& units) override;
-  Corrupted corrupt(const Batch& batch, uint64_t seed) const override;
-
  private:
+  void do_prepare(const UnitSpec& units) override;
+  Corrupted do_corrupt(const Batch& batch, uint64_t seed) const override;
+
   std::vector<Stage> stages_;
 };
 

@@ -1,12 +1,12 @@
 // Reading a batch of discrete units row by row, for corruptions that work on
-// raw id buffers: the shape checks, a special-id table, and each row's real
-// (non-padding) units and the positions a corruption may touch.
+// raw id buffers: a special-id table, and each row's real (non-padding) units
+// and the positions a corruption may touch. The batch has passed
+// Corruption::corrupt()'s checks: [B, N] ids inside the vocabulary.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "cloze/core/batch.h"
@@ -20,9 +20,7 @@ std::vector<uint8_t> special_table(const UnitSpec& units);
 
 class IdRows {
  public:
-  // Checks that batch.units is [B, N] int64, batch.padding [B, N] bool and
-  // that there is one sample id per row; errors start with `who`.
-  IdRows(const Batch& batch, std::string who, int64_t vocab_size);
+  explicit IdRows(const Batch& batch);
 
   int64_t rows() const { return rows_; }
   int64_t width() const { return width_; }
@@ -30,22 +28,10 @@ class IdRows {
   const int64_t* ids(int64_t row) const { return ids_ + row * width_; }        // [N]
   const bool* padding(int64_t row) const { return padding_ + row * width_; }  // [N]
 
-  // The id at position n of the row; throws naming the sample and position
-  // when it lies outside [0, vocab).
-  int64_t id(int64_t row, int64_t n) const {
-    const int64_t value = ids_[row * width_ + n];
-    if (value < 0 || value >= vocab_size_) out_of_vocabulary(row, n);
-    return value;
-  }
-
-  // The row's units that are not padding, in order, into `out`, checked as id().
+  // The row's units that are not padding, in order, into `out`.
   void real_units(int64_t row, std::vector<int64_t>& out) const;
 
  private:
-  [[noreturn]] void out_of_vocabulary(int64_t row, int64_t n) const;
-
-  std::string who_;
-  int64_t vocab_size_;
   int64_t rows_, width_;
   std::vector<int64_t> sample_ids_;
   at::Tensor units_, padding_tensor_;  // contiguous, kept alive for the pointers

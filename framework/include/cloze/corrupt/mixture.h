@@ -45,16 +45,17 @@ class Mixture : public Corruption {
   Lengths max_lengths(int64_t raw_length) const override;
   std::vector<std::string> added_tokens() const override;
   std::vector<std::string> entry_labels() const override;
-  void prepare(const UnitSpec& units) override;
-  Corrupted corrupt(const Batch& batch, uint64_t seed) const override;
 
   // The entry that sample `sample` of `epoch` draws under `seed`.
   std::size_t draw(uint64_t seed, int64_t epoch, int64_t sample) const;
 
  private:
+  void do_prepare(const UnitSpec& units) override;
+  Corrupted do_corrupt(const Batch& batch, uint64_t seed) const override;
+
   std::vector<Entry> entries_;
   std::vector<double> cumulative_;   // running sums of the weights, normalised to end at 1
-  std::vector<int64_t> token_ids_;   // per entry; -1 for none (set by prepare)
+  std::vector<int64_t> token_ids_;   // per entry; -1 for none (set by do_prepare)
   int64_t pad_id_ = -1;
 };
 

@@ -43,4 +43,10 @@ class PlaneDataset final : public Dataset {
 // rest is freed: the max_train / max_eval of modalities that decode up front.
 void keep_first(at::Tensor& planes, at::Tensor& labels, int64_t limit);
 
+// The parameters every modality that decodes a labelled folder up front
+// shares: eval_fraction (of a folder without train/ and val/ sub-folders),
+// max_train and max_eval (for keep_first). `samples` names what the folder
+// holds, for the docs: "pictures", "clips".
+Schema labelled_split_schema(const std::string& samples);
+
 }  // namespace cloze

@@ -45,9 +45,13 @@ class @CLASS@ final : public cloze::Corruption {
   // corruption that needs a [MASK] id or discrete units says why here.
   std::string incompatibility(const cloze::UnitSpec&) const override { return ""; }
 
-  // Called from several loader threads at once: it only reads members, and
-  // every random draw for a row comes from that row's own generator.
-  cloze::Corrupted corrupt(const cloze::Batch& batch, uint64_t seed) const override {
+ private:
+  // The work. The framework's corrupt() calls it after checking the batch
+  // against the units (shapes, ids, sample ids) and checks what it returns
+  // against the mode. Called from several loader threads at once: it only
+  // reads members, and every random draw for a row comes from that row's own
+  // generator.
+  cloze::Corrupted do_corrupt(const cloze::Batch& batch, uint64_t seed) const override {
     const int64_t rows = batch.size(), width = batch.units.size(1);
     // source[b][n]: the position whose unit the input shows at position n.
     at::Tensor source = at::arange(width, at::kLong).repeat({rows, 1});
@@ -76,7 +80,6 @@ class @CLASS@ final : public cloze::Corruption {
     return cloze::in_place_corrupted(batch, batch.units.gather(1, index), scored);
   }
 
- private:
   int64_t window_;
   double rate_;
 };

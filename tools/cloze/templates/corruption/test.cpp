@@ -22,7 +22,7 @@ std::shared_ptr<cloze::Corruption> make(int64_t window, double rate) {
   params.set("rate", rate, "test");
   auto corruption = registry.make_corruption("@NAME@", params);
   cloze::UnitSpec units;
-  units.vocab_size = 1000;
+  units.vocab_size = 20000;  // the test batches' ids run up to 16,000
   units.pad_id = 0;
   corruption->prepare(units);
   return corruption;
@@ -33,6 +33,7 @@ cloze::Batch batch() {
   cloze::Batch b;
   b.units = at::arange(1, 161, at::kLong).reshape({8, 20});
   b.padding = at::zeros({8, 20}, at::kBool);
+  b.grid.dims = {20};
   b.padding[0].narrow(0, 17, 3).fill_(true);
   b.units[0].narrow(0, 17, 3).fill_(0);
   for (int64_t i = 0; i < 8; ++i) b.sample_ids.push_back(100 + i);
@@ -67,6 +68,7 @@ TEST_CASE("the share of shuffled windows follows rate, and a seed gives one resu
   cloze::Batch big;
   big.units = at::arange(1, 1 + 400 * 40, at::kLong).reshape({400, 40});
   big.padding = at::zeros({400, 40}, at::kBool);
+  big.grid.dims = {40};
   for (int64_t i = 0; i < 400; ++i) big.sample_ids.push_back(i);
   const auto corruption = make(4, 0.3);
   const cloze::Corrupted out = corruption->corrupt(big, 1);
