@@ -21,23 +21,23 @@
 
 namespace {
 
-// The parameters, their types, defaults and documentation: `cloze config`
-// prints them, `cloze plugins --describe @NAME@` documents them, and the
-// config loader refuses unknown keys and wrong types against them.
+// The parameters, their types, defaults, documentation and allowed values:
+// `cloze config` prints them, `cloze plugins --describe @NAME@` documents
+// them, and the config loader refuses unknown keys, wrong types and values
+// out of range against them, naming the file and line.
 cloze::Schema schema() {
   return {
-      {"window", cloze::ParamType::integer, int64_t{4}, "units per window"},
-      {"rate", cloze::ParamType::real, 0.5, "probability that a window is shuffled"},
+      // One unit alone cannot be shuffled.
+      cloze::ParamSpec{"window", cloze::ParamType::integer, int64_t{4}, "units per window"}.at_least(2),
+      cloze::ParamSpec{"rate", cloze::ParamType::real, 0.5, "probability that a window is shuffled"}.within(0, 1),
   };
 }
 
 class @CLASS@ final : public cloze::Corruption {
  public:
-  // Values are checked here, once; `require` names the key in the error.
-  explicit @CLASS@(const cloze::Params& params) : window_(params.integer("window")), rate_(params.real("rate")) {
-    params.require(window_ >= 2, "window", "must be at least 2: one unit alone cannot be shuffled");
-    params.require(rate_ >= 0.0 && rate_ <= 1.0, "rate", "must be in [0, 1]");
-  }
+  // The schema has checked each value; a check of one parameter against
+  // another goes here, as params.require(ok, key, why), which names the key.
+  explicit @CLASS@(const cloze::Params& params) : window_(params.integer("window")), rate_(params.real("rate")) {}
 
   cloze::ReconstructionMode mode() const override { return cloze::ReconstructionMode::in_place; }
 
