@@ -89,33 +89,19 @@ bool above_high(double value, const std::optional<Bound>& high) {
   return high && !(high->inclusive ? value <= high->value : value < high->value);
 }
 
+// `spec` with one end of its range set.
+ParamSpec bounded(ParamSpec spec, std::optional<Bound> ParamSpec::*end, Bound bound) {
+  spec.*end = bound;
+  return spec;
+}
+
 }  // namespace
 
 ParamSpec ParamSpec::within(double min, double max) const { return at_least(min).at_most(max); }
-
-ParamSpec ParamSpec::at_least(double min) const {
-  ParamSpec spec = *this;
-  spec.low = Bound{min, true};
-  return spec;
-}
-
-ParamSpec ParamSpec::above(double min) const {
-  ParamSpec spec = *this;
-  spec.low = Bound{min, false};
-  return spec;
-}
-
-ParamSpec ParamSpec::at_most(double max) const {
-  ParamSpec spec = *this;
-  spec.high = Bound{max, true};
-  return spec;
-}
-
-ParamSpec ParamSpec::below(double max) const {
-  ParamSpec spec = *this;
-  spec.high = Bound{max, false};
-  return spec;
-}
+ParamSpec ParamSpec::at_least(double min) const { return bounded(*this, &ParamSpec::low, {min, true}); }
+ParamSpec ParamSpec::above(double min) const { return bounded(*this, &ParamSpec::low, {min, false}); }
+ParamSpec ParamSpec::at_most(double max) const { return bounded(*this, &ParamSpec::high, {max, true}); }
+ParamSpec ParamSpec::below(double max) const { return bounded(*this, &ParamSpec::high, {max, false}); }
 
 ParamSpec ParamSpec::one_of(std::vector<std::string> allowed) const {
   ParamSpec spec = *this;
