@@ -23,9 +23,11 @@ std::string described(const at::Tensor& tensor) {
 
 // Throws naming the first unit of the batch whose id lies outside [0, vocab).
 void check_ids(const std::string& who, const Batch& batch, int64_t vocab_size) {
+  if (batch.units.numel() == 0) return;
   const at::Tensor real = batch.units.masked_fill(batch.padding, 0);  // [B, N]
-  if (batch.units.numel() == 0 || (real.min().item<int64_t>() >= 0 && real.max().item<int64_t>() < vocab_size))
-    return;
+  // One pass over the ids on the loader's path; the search below runs only on a bad batch.
+  const auto [low, high] = at::aminmax(real);
+  if (low.item<int64_t>() >= 0 && high.item<int64_t>() < vocab_size) return;
   const at::Tensor bad = (real.lt(0) | real.ge(vocab_size)).nonzero();  // [M, 2] (row, unit)
   const int64_t row = bad[0][0].item<int64_t>(), unit = bad[0][1].item<int64_t>();
   throw Error(who + ": sample " + std::to_string(batch.sample_ids[static_cast<std::size_t>(row)]) + ", unit " +

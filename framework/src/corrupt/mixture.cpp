@@ -87,7 +87,6 @@ std::vector<std::string> Mixture::entry_labels() const {
 }
 
 void Mixture::do_prepare(const UnitSpec& units) {
-  pad_id_ = units.kind == UnitKind::discrete ? units.pad_id : 0;
   token_ids_.clear();
   for (Entry& entry : entries_) {
     entry.corruption->prepare(units);
@@ -124,7 +123,9 @@ Corrupted Mixture::do_corrupt(const Batch& batch, uint64_t seed) const {
     parts.push_back(std::move(part));
     part_rows.push_back(rows_of[e]);
   }
-  Corrupted merged = merge_rows(parts, part_rows, batch.size(), pad_id_);
+  // Continuous units have no pad id; their rows pad with zeros.
+  const int64_t pad_id = units().kind == UnitKind::discrete ? units().pad_id : 0;
+  Corrupted merged = merge_rows(parts, part_rows, batch.size(), pad_id);
   merged.entry = at::tensor(entry_of_row, at::kLong);
   return merged;
 }

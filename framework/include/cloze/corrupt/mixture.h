@@ -56,7 +56,6 @@ class Mixture : public Corruption {
   std::vector<Entry> entries_;
   std::vector<double> cumulative_;   // running sums of the weights, normalised to end at 1
   std::vector<int64_t> token_ids_;   // per entry; -1 for none (set by do_prepare)
-  int64_t pad_id_ = -1;
 };
 
 }  // namespace cloze
