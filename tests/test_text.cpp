@@ -269,7 +269,7 @@ TEST_CASE("packing: documents end in eos, run on across chunks, and the last chu
   CHECK(labels_of(batch) == std::vector<int64_t>{0, 1, 2});
 }
 
-TEST_CASE("document packing: one sample per document, cut to seq_len and padded, with its own label") {
+TEST_CASE("document packing: one sample per document, cut to seq_len and padded, with its own label; the probes' view of any packing") {
   Fixture f("document_packing");
   const auto params = text_params({{"corpus", Strings{f.write("0.txt", "abc\n"), f.write("1.txt", "defgh"),
                                                       f.write("2.txt", "ij")}},
@@ -287,6 +287,20 @@ TEST_CASE("document packing: one sample per document, cut to seq_len and padded,
   CHECK(batch.padding.sum().item<int64_t>() == 3);
   CHECK_FALSE(batch.padding[2][4].item<bool>());
   CHECK(labels_of(batch) == std::vector<int64_t>{2, 0, 1});
+
+  // Packed as a stream for pretraining, text still hands the evaluation
+  // protocols these samples: one document each, with its own label.
+  auto streamed = params;
+  streamed.set("packing", std::string("stream"), "test");
+  const auto stream_modality = make(streamed, f.context());
+  const auto chunks = stream_modality->dataset(cloze::Split::train)->collate({0});
+  CHECK(row_ids(chunks, 0) == std::vector<int64_t>{b('a'), b('b'), b('c'), eos, b('d')});
+  const auto documents = stream_modality->labelled_dataset(cloze::Split::train);
+  REQUIRE(documents->size() == 3);
+  const auto labelled = documents->collate({2, 0, 1});
+  CHECK(labelled.units.equal(batch.units));
+  CHECK(labelled.padding.equal(batch.padding));
+  CHECK(labels_of(labelled) == std::vector<int64_t>{2, 0, 1});
 
   auto bad = params;
   CHECK_THROWS_WITH(bad.set("packing", std::string("documents"), "test"),

@@ -5,8 +5,9 @@
 //   chunk's label is that of the document its first id comes from.
 // - document: one sample per document, cut to seq_len and padded, as
 //   fairseq's "eos" break mode and a classifier's inputs are: every sample
-//   carries exactly its document's label, which a probe on short labelled
-//   documents (one gloss, one review) needs.
+//   carries exactly its document's label. The evaluation protocols always
+//   read text this way (Modality::labelled_dataset), whatever the packing
+//   pretraining used.
 #pragma once
 
 #include <cstdint>

@@ -145,14 +145,25 @@ class TextModality final : public Modality {
                    "the corpus holds a single document, so it cannot be split; set eval_fraction = 0.0 or add text");
     const auto splits = assign_splits(documents, eval_fraction);
     const int64_t pad = tokenizer_->units().pad_id;
-    const Packing packing = params.string("packing") == "document" ? Packing::document : Packing::stream;
-    train_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::train), chunk_length_, pad, packing);
-    eval_ = std::make_shared<PackedDataset>(cache, documents_in(splits, Split::eval), chunk_length_, pad, packing);
+    const auto train_documents = documents_in(splits, Split::train), eval_documents = documents_in(splits, Split::eval);
+    labelled_train_ = std::make_shared<PackedDataset>(cache, train_documents, chunk_length_, pad, Packing::document);
+    labelled_eval_ = std::make_shared<PackedDataset>(cache, eval_documents, chunk_length_, pad, Packing::document);
+    if (params.string("packing") == "document") {
+      train_ = labelled_train_;
+      eval_ = labelled_eval_;
+    } else {
+      train_ = std::make_shared<PackedDataset>(cache, train_documents, chunk_length_, pad, Packing::stream);
+      eval_ = std::make_shared<PackedDataset>(cache, eval_documents, chunk_length_, pad, Packing::stream);
+    }
   }
 
   UnitSpec units() const override { return units_; }
   Grid grid() const override { return Grid{{chunk_length_}}; }
   std::shared_ptr<Dataset> dataset(Split split) const override { return split == Split::train ? train_ : eval_; }
+  // One document per sample, whatever the packing: a probe classifies documents.
+  std::shared_ptr<Dataset> labelled_dataset(Split split) const override {
+    return split == Split::train ? labelled_train_ : labelled_eval_;
+  }
 
   std::string preview(const Batch& batch, const Corrupted& corrupted, int64_t row) const override {
     return preview_row(*tokenizer_, batch, corrupted, row);
@@ -162,8 +173,8 @@ class TextModality final : public Modality {
   int64_t chunk_length_;  // context.raw_length(seq_len)
   std::unique_ptr<Tokenizer> tokenizer_;
   UnitSpec units_;  // the tokenizer's, with pieces
-  std::shared_ptr<Dataset> train_;
-  std::shared_ptr<Dataset> eval_;
+  std::shared_ptr<Dataset> train_, eval_;                    // as `packing` says
+  std::shared_ptr<Dataset> labelled_train_, labelled_eval_;  // one document per sample
 };
 
 }  // namespace

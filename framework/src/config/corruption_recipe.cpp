@@ -3,6 +3,7 @@
 #include "cloze/core/error.h"
 #include "cloze/corrupt/chain.h"
 #include "cloze/corrupt/mixture.h"
+#include "cloze/corrupt/scheduled.h"
 
 namespace cloze {
 
@@ -16,7 +17,8 @@ namespace {
 
 void append_set_values(const CorruptionStage& stage, const std::string& prefix, std::string& text) {
   for (const auto& [key, value] : stage.params.values())
-    if (stage.params.origin(key) != "default") text += (text.empty() ? "" : " ") + prefix + key + "=" + to_toml(value);
+    if (stage.params.origin(key) != "default")
+      text += (text.empty() ? "" : " ") + prefix + key + "=" + stage.params.literal(key);
 }
 
 // One corruption's values bare, a chain's prefixed with their stage's name.
@@ -36,11 +38,17 @@ std::shared_ptr<Corruption> composed(Parts parts, const std::string& source) {
   }
 }
 
+// The plugin, or the plugin following its parameters' schedules.
+std::shared_ptr<Corruption> make_stage(const CorruptionStage& stage, const Registry& registry) {
+  if (stage.params.schedules().empty()) return registry.make_corruption(stage.name, stage.params);
+  return std::make_shared<ScheduledCorruption>(stage.params, registry.corruption_factory(stage.name));
+}
+
 std::shared_ptr<Corruption> build_stages(const std::vector<CorruptionStage>& stages, const Registry& registry,
                                          const std::string& source) {
-  if (stages.size() == 1) return registry.make_corruption(stages.front().name, stages.front().params);
+  if (stages.size() == 1) return make_stage(stages.front(), registry);
   std::vector<Chain::Stage> chain;
-  for (const auto& stage : stages) chain.push_back({stage.name, registry.make_corruption(stage.name, stage.params)});
+  for (const auto& stage : stages) chain.push_back({stage.name, make_stage(stage, registry)});
   return composed<Chain>(std::move(chain), source);
 }
 

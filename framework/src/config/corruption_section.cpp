@@ -16,7 +16,8 @@ namespace {
 
 CorruptionStage resolve_stage(const std::string& table, Section keys, const std::string& where,
                               const Registry& registry, const std::vector<std::string>& reserved = {"name"}) {
-  PluginTable chosen = resolve_plugin(PluginKind::corruption, table, std::move(keys), where, registry, reserved);
+  PluginTable chosen =
+      resolve_plugin(PluginKind::corruption, table, std::move(keys), where, registry, reserved, Schedules::allowed);
   return {std::move(chosen.name), std::move(chosen.params)};
 }
 

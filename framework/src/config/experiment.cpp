@@ -32,7 +32,7 @@ void begin_section(std::ostringstream& out, const std::string& name, bool array_
 }
 
 void write_values(std::ostream& out, const Params& params) {
-  for (const auto& [key, value] : params.values()) out << toml_key(key) << " = " << to_toml(value) << "\n";
+  for (const auto& [key, value] : params.values()) out << toml_key(key) << " = " << params.literal(key) << "\n";
 }
 
 // A plugin's table: `name` first, then its parameters.

@@ -92,7 +92,8 @@ void read_section(const std::string& source, const std::string& name, const toml
   for (const auto& [key, node] : table) {
     const std::string at = file_line(source, key.source());
     const std::string full_name = name + "." + std::string(key.str());
-    if (node.is_table())
+    // An inline table may be a schedule (resolve_section decides); a [a.b] table is not a value.
+    if (node.is_table() && !node.as_table()->is_inline())
       throw Error(at + ": '" + full_name + "' is a nested table; a section holds only plain keys");
     settings.sections[name][std::string(key.str())] = Setting{at, &node, {}};
   }
@@ -182,20 +183,43 @@ Value value_of(const Setting& setting, ParamType type, const std::string& full_n
   throw Error(setting.origin + ": " + full_name + ": expected " + to_string(type) + ", got " + got);
 }
 
-Params resolve_section(const std::string& name, const Schema& schema, const Section& section) {
+namespace {
+
+bool written_as_table(const Setting& setting) {
+  return setting.node ? setting.node->is_table() : (!setting.text.empty() && setting.text.front() == '{');
+}
+
+ParamSchedule schedule_of(const Setting& setting, const std::string& full_name) {
+  try {
+    return setting.node ? schedule_from_node(*setting.node) : schedule_from_text(setting.text);
+  } catch (const Error& e) {
+    throw Error(setting.origin + ": " + full_name + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Params resolve_section(const std::string& name, const Schema& schema, const Section& section, Schedules schedules) {
   Params params(name, schema);
   for (const auto& [key, setting] : section) {
     const ParamSpec* spec = find_param(schema, key);
+    const std::string full_name = name + "." + key;
     if (!spec)
-      throw Error(setting.origin + ": unknown key '" + name + "." + key + "'" +
-                  key_suggestion(name, key, key_names(schema)));
-    params.set(key, value_of(setting, spec->type, name + "." + key), setting.origin);
+      throw Error(setting.origin + ": unknown key '" + full_name + "'" + key_suggestion(name, key, key_names(schema)));
+    if (!written_as_table(setting)) {
+      params.set(key, value_of(setting, spec->type, full_name), setting.origin);
+    } else if (schedules == Schedules::allowed) {
+      params.set_schedule(key, schedule_of(setting, full_name), setting.origin);
+    } else {
+      throw Error(setting.origin + ": " + full_name + ": only a corruption's parameters can follow a schedule; [" +
+                  name + "] takes one " + to_string(spec->type));
+    }
   }
   return params;
 }
 
 PluginTable resolve_plugin(PluginKind kind, const std::string& table, Section keys, const std::string& where,
-                           const Registry& registry, const std::vector<std::string>& reserved) {
+                           const Registry& registry, const std::vector<std::string>& reserved, Schedules schedules) {
   const auto name_setting = keys.find("name");
   if (name_setting == keys.end()) refuse_missing_name(where, table, keys, registry.names(kind));
   const std::string name = std::get<std::string>(value_of(name_setting->second, ParamType::string, table + ".name"));
@@ -212,7 +236,7 @@ PluginTable resolve_plugin(PluginKind kind, const std::string& table, Section ke
                   (info->library.empty() ? "built in" : info->library.string()) + ") declares a parameter '" + key +
                   "', which [" + table + "] keeps for itself");
   keys.erase(name_setting);
-  return {name, resolve_section(table, info->schema, keys)};
+  return {name, resolve_section(table, info->schema, keys, schedules)};
 }
 
 // ---- the experiment ---------------------------------------------------------

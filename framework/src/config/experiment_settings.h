@@ -44,9 +44,15 @@ std::string file_line(const std::string& source, const toml::source_region& regi
 // ("train.steps") when it is not one.
 Value value_of(const Setting& setting, ParamType type, const std::string& full_name);
 
+// Whether a section's numeric parameters may follow a schedule
+// (cloze/core/schedule.h): a corruption's may; the framework's sections read
+// their values once.
+enum class Schedules { refused, allowed };
+
 // Every key of `section` checked against `schema`, into Params named `name`;
 // an unknown key is refused with a did-you-mean.
-Params resolve_section(const std::string& name, const Schema& schema, const Section& section);
+Params resolve_section(const std::string& name, const Schema& schema, const Section& section,
+                       Schedules schedules = Schedules::refused);
 
 // A table that picks a plugin by `name`; its other keys are the parameters.
 struct PluginTable {
@@ -60,7 +66,8 @@ struct PluginTable {
 // origin, for a missing name; `reserved` are the keys the table itself uses
 // beside the plugin's, which its schema may not declare.
 PluginTable resolve_plugin(PluginKind kind, const std::string& table, Section keys, const std::string& where,
-                           const Registry& registry, const std::vector<std::string>& reserved = {"name"});
+                           const Registry& registry, const std::vector<std::string>& reserved = {"name"},
+                           Schedules schedules = Schedules::refused);
 
 // [corruption]: one corruption, a chain, or a mixture (corruption_section.cpp).
 CorruptionRecipe resolve_corruption(const Settings& settings, const std::string& source, const Registry& registry);

@@ -2,6 +2,8 @@
 // experiment_values.h).
 #include "experiment_values.h"
 
+#include "cloze/core/error.h"
+
 namespace cloze {
 
 namespace {
@@ -86,6 +88,41 @@ std::optional<Value> value_from_text(const std::string& text, ParamType type) {
   if (type == ParamType::string_list && node.is_string())
     return Value(std::vector<std::string>{node.as_string()->get()});
   return value_from_node(node, type);
+}
+
+ParamSchedule schedule_from_node(const toml::node& node) {
+  const toml::table* table = node.as_table();
+  if (!table) throw Error("a schedule is an inline table, { schedule = [[0.0, value], [fraction, value], ...] }");
+  ParamSchedule schedule;
+  for (const auto& [key, value] : *table) {
+    if (key == "interpolate") {
+      const auto* how = value.as_string();
+      if (!how || (how->get() != "constant" && how->get() != "linear"))
+        throw Error("interpolate must be \"constant\" or \"linear\"");
+      schedule.interpolation = how->get() == "linear" ? Interpolation::linear : Interpolation::constant;
+    } else if (key != "schedule") {
+      throw Error("unknown key '" + std::string(key.str()) + "' in a schedule; it holds schedule and interpolate");
+    }
+  }
+  const toml::array* points = table->get_as<toml::array>("schedule");
+  if (!points) throw Error("a schedule needs schedule = [[0.0, value], [fraction, value], ...]");
+  for (const toml::node& point : *points) {
+    const toml::array* pair = point.as_array();
+    std::optional<Value> fraction, value;
+    if (pair && pair->size() == 2) {
+      fraction = value_from_node(*pair->get(0), ParamType::real);
+      value = value_from_node(*pair->get(1), ParamType::real);
+    }
+    if (!fraction || !value) throw Error("each point of a schedule is a [fraction, value] pair of numbers");
+    schedule.points.emplace_back(std::get<double>(*fraction), std::get<double>(*value));
+  }
+  return schedule;
+}
+
+ParamSchedule schedule_from_text(const std::string& text) {
+  const auto literal = parse_literal(text);
+  if (!literal) throw Error("'" + text + "' is not a TOML inline table");
+  return schedule_from_node(*literal->get("value"));
 }
 
 std::string type_name(const toml::node& node) {

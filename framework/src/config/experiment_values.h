@@ -23,6 +23,14 @@ std::optional<Value> value_from_node(const toml::node& node, ParamType type);
 // TOML literal.
 std::optional<Value> value_from_text(const std::string& text, ParamType type);
 
+// A schedule (cloze/core/schedule.h) as a config writes it, an inline table
+// in the file or in override text: `schedule`, an array of [fraction, value]
+// pairs of numbers, and optionally `interpolate`, "constant" (the default) or
+// "linear". Throws cloze::Error saying what is wrong, for the caller to put
+// after the key's origin and name.
+ParamSchedule schedule_from_node(const toml::node& node);
+ParamSchedule schedule_from_text(const std::string& text);
+
 // The node's type as a message names it: "string", "float", "array of
 // integers", "mixed array", ...
 std::string type_name(const toml::node& node);

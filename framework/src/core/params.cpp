@@ -167,12 +167,53 @@ Params::Params(std::string section, const Schema& schema) : section_(std::move(s
 }
 
 void Params::set(const std::string& name, Value value, std::string origin) {
+  schedules_.erase(name);
   values_[name] = std::move(value);
   origins_[name] = std::move(origin);
   const auto spec = specs_.find(name);
   if (spec == specs_.end()) return;
   const std::string why = spec->second.violation(values_[name]);
   require(why.empty(), name, why);
+}
+
+namespace {
+
+// `value` as parameter `spec`'s type: rounded to a whole number for an integer.
+Value typed_number(const ParamSpec& spec, double value) {
+  return spec.type == ParamType::integer ? Value(static_cast<int64_t>(std::llround(value))) : Value(value);
+}
+
+}  // namespace
+
+void Params::set_schedule(const std::string& name, ParamSchedule schedule, std::string origin) {
+  const auto refuse = [&](const std::string& why) { throw Error(origin + ": " + section_ + "." + name + ": " + why); };
+  const auto found = specs_.find(name);
+  if (found == specs_.end()) refuse("[" + section_ + "] has no such parameter");
+  const ParamSpec& spec = found->second;
+  if (spec.type != ParamType::integer && spec.type != ParamType::real)
+    refuse("only numbers can follow a schedule; " + name + " is a " + to_string(spec.type));
+  if (const std::string why = schedule.violation(); !why.empty()) refuse(why);
+  for (const auto& [fraction, value] : schedule.points) {
+    const std::string at = "the value at fraction " + to_toml(fraction) + ", " + to_toml(value) + ", ";
+    if (spec.type == ParamType::integer && std::nearbyint(value) != value) refuse(at + "is not a whole number");
+    if (const std::string why = spec.violation(typed_number(spec, value)); !why.empty()) refuse(at + why);
+  }
+  values_[name] = typed_number(spec, schedule.points.front().second);
+  origins_[name] = std::move(origin);
+  schedules_[name] = std::move(schedule);
+}
+
+Params Params::at_fraction(double fraction) const {
+  Params fixed = *this;
+  for (const auto& [name, schedule] : schedules_)
+    fixed.values_[name] = typed_number(specs_.at(name), schedule.at(fraction));
+  fixed.schedules_.clear();
+  return fixed;
+}
+
+std::string Params::literal(const std::string& name) const {
+  const auto scheduled = schedules_.find(name);
+  return scheduled == schedules_.end() ? to_toml(at(name)) : scheduled->second.to_toml();
 }
 
 const Value& Params::at(const std::string& name) const {

@@ -180,11 +180,29 @@ std::shared_ptr<Modality> Registry::make_modality(const std::string& name, const
 }
 
 std::shared_ptr<Corruption> Registry::make_corruption(const std::string& name, const Params& params) const {
+  return corruption_factory(name)(params);
+}
+
+// A plugin's corruption factory that names what it makes and keeps the
+// plugin's library loaded for as long as the factory or anything it made
+// lives. A struct, not a lambda, so that the factory (whose code is in the
+// library) is destroyed before the library.
+struct Registry::NamingFactory {
+  std::shared_ptr<boost::dll::shared_library> library;
+  CorruptionFactory make;
+  std::string name;
+
+  std::shared_ptr<Corruption> operator()(const Params& params) const {
+    std::shared_ptr<Corruption> corruption = make(params);
+    if (!corruption) throw Error("corruption '" + name + "': its factory made nothing");
+    corruption->name_ = name;
+    return keep_library_alive(std::move(corruption), library);
+  }
+};
+
+CorruptionFactory Registry::corruption_factory(const std::string& name) const {
   const auto& e = entry(PluginKind::corruption, name);
-  std::shared_ptr<Corruption> corruption = e.make_corruption(params);
-  if (!corruption) throw Error("corruption '" + name + "': its factory made nothing");
-  corruption->name_ = name;
-  return keep_library_alive(std::move(corruption), e.library);
+  return NamingFactory{e.library, e.make_corruption, name};
 }
 
 }  // namespace cloze

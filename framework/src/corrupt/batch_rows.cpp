@@ -48,6 +48,7 @@ Batch select_rows(const Batch& batch, const std::vector<int64_t>& rows) {
   if (batch.labels.defined()) out.labels = batch.labels.index_select(0, index);
   out.grid = batch.grid;
   out.epoch = batch.epoch;
+  out.training_fraction = batch.training_fraction;
   for (const int64_t row : rows) out.sample_ids.push_back(batch.sample_ids.at(static_cast<std::size_t>(row)));
   return out;
 }

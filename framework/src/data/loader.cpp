@@ -43,6 +43,11 @@ LoaderOptions LoaderOptions::from(const Params& loader, int64_t batch_size) {
   return options;
 }
 
+double TrainingClock::fraction(int64_t batch) const {
+  if (steps <= 0) return fixed;
+  return static_cast<double>(batch / batches_per_step) / static_cast<double>(steps);
+}
+
 struct Loader::State {
   // A batch a worker made, or what it threw instead.
   struct Made {
@@ -95,6 +100,7 @@ struct Loader::State {
     out.index = k;
     out.batch = dataset->collate(indices(k));
     out.batch.epoch = k / batches_per_epoch;
+    out.batch.training_fraction = options.clock.fraction(k);
     out.corrupted = corruption->corrupt(out.batch, seed);
     if (options.pin_memory) out.corrupted = pinned(out.corrupted);
     return out;
@@ -148,6 +154,8 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<const Cor
   if (options.batch_size % shard.count != 0)
     throw Error("loader: a batch of " + std::to_string(options.batch_size) + " samples does not split into " +
                 std::to_string(shard.count) + " equal shards; make the batch size a multiple of the world size");
+  if (options.clock.batches_per_step < 1)
+    throw Error("loader: " + std::to_string(options.clock.batches_per_step) + " batches per step; at least 1");
   const int64_t samples = dataset->size();
   if (samples < options.batch_size)
     throw Error("loader: the dataset has " + std::to_string(samples) + " samples, fewer than one batch of " +

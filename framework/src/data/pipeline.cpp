@@ -43,13 +43,16 @@ Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
   corruption_->prepare(units_);
   train_ = modality_->dataset(Split::train);
   eval_ = modality_->dataset(Split::eval);
+  labelled_train_ = modality_->labelled_dataset(Split::train);
+  labelled_eval_ = modality_->labelled_dataset(Split::eval);
 }
 
 std::unique_ptr<Loader> Pipeline::loader(Split split, int64_t batch_size, int64_t first_batch, Shard shard,
-                                         bool pin_memory) const {
+                                         bool pin_memory, TrainingClock clock) const {
   LoaderOptions options = LoaderOptions::from(loader_params_, batch_size);
   options.shard = shard;
   options.pin_memory = pin_memory;
+  options.clock = clock;
   if (split == Split::eval) options.shuffle = false;
   return std::make_unique<Loader>(split == Split::train ? train_ : eval_, corruption_, seed_, options, first_batch);
 }

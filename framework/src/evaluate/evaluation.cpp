@@ -56,8 +56,8 @@ double unigram_accuracy(const Pipeline& pipeline, int64_t batch_size, int64_t ba
 
 void evaluate_encoder(const Experiment& experiment, const Pipeline& pipeline, const std::filesystem::path& weights,
                       const EvaluationOptions& options, RunResult& into) {
-  const Dataset& train = pipeline.dataset(Split::train);
-  const Dataset& eval = pipeline.dataset(Split::eval);
+  const Dataset& train = pipeline.labelled_dataset(Split::train);
+  const Dataset& eval = pipeline.labelled_dataset(Split::eval);
   const auto features = [&](DenoisingModel& model) {
     return std::pair{encoder_features(model, train, options.train_samples, kFeatureBatch),
                      encoder_features(model, eval, options.eval_samples, kFeatureBatch)};

@@ -103,7 +103,7 @@ class TrainingRun {
   TrainSummary run() {
     if (checkpoint_.empty()) evaluate_at(0);
     loader_ = pipeline_.loader(Split::train, options_.batch_size, state_.next_batch, {world_.rank, world_.size},
-                               /*pin_memory=*/device_.is_cuda());
+                               /*pin_memory=*/device_.is_cuda(), TrainingClock{options_.steps, options_.accumulate});
     const StopOnSignal stop_signal;
     // A signal may reach the ranks at different steps; they stop together.
     const auto stop_requested = [&] {
@@ -203,13 +203,15 @@ class TrainingRun {
     }
   }
 
-  // The same held-out batches at every eval, so the curve measures the model.
-  // Rank 0 evaluates alone, on all of them.
+  // The same held-out batches at every eval, so the curve measures the model,
+  // on the task training ends with: scheduled corruption parameters at their
+  // last value. Rank 0 evaluates alone, on all of them.
   void draw_eval_batches() {
     entry_labels_ = pipeline_.corruption()->entry_labels();
     if (!world_.leader()) return;
     // A small held-out split is still evaluated, in smaller batches.
-    auto eval_loader = pipeline_.loader(Split::eval, std::min(options_.batch_size, pipeline_.samples(Split::eval)));
+    auto eval_loader = pipeline_.loader(Split::eval, std::min(options_.batch_size, pipeline_.samples(Split::eval)),
+                                        0, {}, false, TrainingClock{0, 1, /*fixed=*/1.0});
     const int64_t count = std::min(options_.eval_batches, eval_loader->batches_per_epoch());
     for (int64_t i = 0; i < count; ++i) eval_batches_.push_back(to_device(eval_loader->next().corrupted, device_));
   }

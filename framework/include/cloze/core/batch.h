@@ -21,6 +21,10 @@ struct Batch {
   // a row is corrupted the same way whatever thread or batch it lands in.
   std::vector<int64_t> sample_ids;
   int64_t epoch = 0;
+  // How far training is when this batch is used, from 0 to 1: its optimizer
+  // step over train.steps. Scheduled corruption parameters take their value
+  // here (cloze/core/schedule.h).
+  double training_fraction = 0;
 
   int64_t size() const { return units.size(0); }
 };

@@ -54,6 +54,11 @@ class Modality {
   virtual UnitSpec units() const = 0;
   virtual Grid grid() const = 0;  // every sample's grid
   virtual std::shared_ptr<Dataset> dataset(Split split) const = 0;
+  // The samples the evaluation protocols classify (cloze/evaluate): one per
+  // labelled item, on the same grid. By default the training samples; text
+  // packed as a stream, whose chunks run across documents, gives one document
+  // per sample here, as a classifier's inputs are.
+  virtual std::shared_ptr<Dataset> labelled_dataset(Split split) const { return dataset(split); }
 
   // A human-readable view of one row of a corrupted batch with the corrupted
   // units marked (for `cloze preview` and run logs).

@@ -15,6 +15,8 @@
 #include <variant>
 #include <vector>
 
+#include "cloze/core/schedule.h"
+
 namespace cloze {
 
 enum class ParamType { integer, real, boolean, string, string_list };
@@ -75,6 +77,17 @@ class Params {
   // [0, 1]" when the schema does not allow the value.
   void set(const std::string& name, Value value, std::string origin);
 
+  // Makes numeric parameter `name` follow `schedule`; until at_fraction()
+  // says otherwise its value is the schedule's first. Throws cloze::Error
+  // "<origin>: <section>.<name>: <why>" when the parameter is not a number,
+  // the points are not a schedule, or a value is not allowed (an integer's
+  // values must be whole; linear steps between them are rounded).
+  void set_schedule(const std::string& name, ParamSchedule schedule, std::string origin);
+  const std::map<std::string, ParamSchedule>& schedules() const { return schedules_; }
+  // The values at `fraction` of training, with no schedules left: each
+  // scheduled parameter set to its schedule's value there.
+  Params at_fraction(double fraction) const;
+
   const std::string& section() const { return section_; }
   const Value& at(const std::string& name) const;
   int64_t integer(const std::string& name) const;
@@ -90,8 +103,14 @@ class Params {
   // ok: for what a schema cannot say (one parameter against another).
   void require(bool ok, const std::string& name, const std::string& why) const;
 
+  // `name`'s value as a config writes it: its schedule's inline table, or
+  // to_toml of its value.
+  std::string literal(const std::string& name) const;
+
   const std::map<std::string, Value>& values() const { return values_; }
-  bool operator==(const Params& other) const { return section_ == other.section_ && values_ == other.values_; }
+  bool operator==(const Params& other) const {
+    return section_ == other.section_ && values_ == other.values_ && schedules_ == other.schedules_;
+  }
 
  private:
   const Value& checked(const std::string& name, ParamType type) const;
@@ -100,6 +119,7 @@ class Params {
   std::map<std::string, ParamSpec> specs_;
   std::map<std::string, Value> values_;
   std::map<std::string, std::string> origins_;
+  std::map<std::string, ParamSchedule> schedules_;
 };
 
 // A short markdown table of a schema (for --describe and plugin READMEs):

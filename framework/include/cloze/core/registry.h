@@ -85,8 +85,13 @@ class Registry {
   std::shared_ptr<Modality> make_modality(const std::string& name, const Params& params,
                                           const ModalityContext& context) const;
   std::shared_ptr<Corruption> make_corruption(const std::string& name, const Params& params) const;
+  // make_corruption for one plugin as a function that outlives the registry
+  // (it holds the plugin's library): a scheduled corruption makes its plugin
+  // again for each new value (cloze/corrupt/scheduled.h).
+  CorruptionFactory corruption_factory(const std::string& name) const;
 
  private:
+  struct NamingFactory;  // see corruption_factory
   struct Entry {
     // First member, so it is destroyed last: the factories' code lives in it.
     std::shared_ptr<boost::dll::shared_library> library;

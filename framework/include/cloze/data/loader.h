@@ -28,6 +28,17 @@ struct Shard {
   int64_t index = 0, count = 1;  // this rank's slice of each batch: rows [index, index + 1) * batch_size / count
 };
 
+// Where in training batch k of the stream is used, for corruption parameters
+// on a schedule: optimizer step k / batches_per_step of `steps`, or `fixed`
+// for a stream that is not training's (the held-out batches, a preview).
+struct TrainingClock {
+  int64_t steps = 0;  // 0: every batch at `fixed`
+  int64_t batches_per_step = 1;
+  double fixed = 0;
+
+  double fraction(int64_t batch) const;
+};
+
 struct LoaderOptions {
   int64_t batch_size = 0;  // of the whole batch, over all shards
   Shard shard;
@@ -38,6 +49,7 @@ struct LoaderOptions {
   // trainer's copy to a GPU is a non-blocking DMA rather than a memcpy on its
   // own thread first (PyTorch's DataLoader(pin_memory=True)). CUDA only.
   bool pin_memory = false;
+  TrainingClock clock;  // sets each batch's training_fraction
   static LoaderOptions from(const Params& loader, int64_t batch_size);  // validates, naming the key
 };
 

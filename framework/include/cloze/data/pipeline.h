@@ -40,18 +40,22 @@ class Pipeline {
 
   // A loader over `split` starting at batch `first_batch` of its stream,
   // making `shard` of each batch of `batch_size`, page-locked for a GPU with
-  // `pin_memory`. The eval split is never shuffled, so its first batches are
-  // the same each time.
+  // `pin_memory`, each batch at the point of training `clock` puts it. The
+  // eval split is never shuffled, so its first batches are the same each time.
   std::unique_ptr<Loader> loader(Split split, int64_t batch_size, int64_t first_batch = 0, Shard shard = {},
-                                 bool pin_memory = false) const;
+                                 bool pin_memory = false, TrainingClock clock = {}) const;
 
   const Dataset& dataset(Split split) const { return split == Split::train ? *train_ : *eval_; }
   int64_t samples(Split split) const { return dataset(split).size(); }
+  // What the evaluation protocols classify (Modality::labelled_dataset).
+  const Dataset& labelled_dataset(Split split) const {
+    return split == Split::train ? *labelled_train_ : *labelled_eval_;
+  }
 
  private:
   std::shared_ptr<Modality> modality_;
   std::shared_ptr<Corruption> corruption_;
-  std::shared_ptr<const Dataset> train_, eval_;
+  std::shared_ptr<const Dataset> train_, eval_, labelled_train_, labelled_eval_;
   UnitSpec units_;
   Grid grid_;
   uint64_t seed_;

@@ -1,0 +1,112 @@
+#include "cloze/corrupt/scheduled.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "cloze/core/error.h"
+
+namespace cloze {
+
+namespace {
+
+// Plugins kept made: a linear schedule makes one per step, and the loader's
+// workers corrupt only a few neighbouring steps at a time.
+constexpr std::size_t kKeptMade = 16;
+// Fractions probed inside each segment of a linear schedule, besides its ends.
+constexpr int kProbesPerSegment = 15;
+
+// Where along training the plugin is made up front: every point of every
+// schedule, and inside the segments of the linear ones.
+std::set<double> probe_fractions(const Params& params) {
+  std::set<double> fractions{0.0};
+  for (const auto& [name, schedule] : params.schedules()) {
+    const auto& points = schedule.points;
+    for (std::size_t k = 0; k < points.size(); ++k) {
+      fractions.insert(points[k].first);
+      if (schedule.interpolation != Interpolation::linear || k + 1 == points.size()) continue;
+      const double from = points[k].first, to = points[k + 1].first;
+      for (int i = 1; i <= kProbesPerSegment; ++i) fractions.insert(from + (to - from) * i / (kProbesPerSegment + 1));
+    }
+  }
+  return fractions;
+}
+
+std::vector<Value> scheduled_values(const Params& scheduled, const Params& fixed) {
+  std::vector<Value> values;
+  for (const auto& entry : scheduled.schedules()) values.push_back(fixed.at(entry.first));
+  return values;
+}
+
+}  // namespace
+
+ScheduledCorruption::ScheduledCorruption(Params params, CorruptionFactory make)
+    : params_(std::move(params)), make_(std::move(make)) {
+  if (params_.schedules().empty()) throw Error("a scheduled corruption needs a parameter with a schedule");
+  for (const double fraction : probe_fractions(params_)) probes_.push_back(make_(params_.at_fraction(fraction)));
+  const Corruption& first = *probes_.front();
+  set_name(first.name());
+  std::string scheduled;
+  for (const auto& [name, schedule] : params_.schedules())
+    scheduled += (scheduled.empty() ? "" : ", ") + params_.origin(name) + ": " + params_.section() + "." + name;
+  for (const auto& probe : probes_) {
+    const char* changed = probe->mode() != first.mode()                   ? "reconstruction mode"
+                          : probe->added_tokens() != first.added_tokens() ? "added tokens"
+                          : probe->entry_labels() != first.entry_labels() ? "entry labels"
+                                                                          : nullptr;
+    if (changed)
+      throw Error(scheduled + ": this schedule changes " + name() + "'s " + changed +
+                  " during training, which the model is built for once");
+  }
+}
+
+std::string ScheduledCorruption::incompatibility(const UnitSpec& units) const {
+  for (const auto& probe : probes_)
+    if (std::string why = probe->incompatibility(units); !why.empty()) return why;
+  return "";
+}
+
+int64_t ScheduledCorruption::raw_length(int64_t input_length) const {
+  int64_t shortest = probes_.front()->raw_length(input_length);
+  for (const auto& probe : probes_) shortest = std::min(shortest, probe->raw_length(input_length));
+  return shortest;
+}
+
+Corruption::Lengths ScheduledCorruption::max_lengths(int64_t raw_length) const {
+  Lengths longest;
+  for (const auto& probe : probes_) {
+    const Lengths lengths = probe->max_lengths(raw_length);
+    longest.input = std::max(longest.input, lengths.input);
+    longest.target = std::max(longest.target, lengths.target);
+  }
+  return longest;
+}
+
+void ScheduledCorruption::do_prepare(const UnitSpec& units) {
+  for (const auto& probe : probes_) probe->prepare(units);
+  const auto fractions = probe_fractions(params_);
+  auto probe = probes_.begin();
+  for (const double fraction : fractions) made_.emplace(scheduled_values(params_, params_.at_fraction(fraction)), *probe++);
+}
+
+std::shared_ptr<const Corruption> ScheduledCorruption::at(double fraction) const {
+  const Params fixed = params_.at_fraction(fraction);
+  std::vector<Value> key = scheduled_values(params_, fixed);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto found = made_.find(key); found != made_.end()) return found->second;
+  }
+  // Made outside the lock: another worker may make the same values meanwhile,
+  // and the first kept is the one both use.
+  std::shared_ptr<Corruption> made = make_(fixed);
+  made->prepare(units());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (made_.size() >= kKeptMade + probes_.size()) made_.erase(made_.begin());
+  return made_.emplace(std::move(key), std::move(made)).first->second;
+}
+
+Corrupted ScheduledCorruption::do_corrupt(const Batch& batch, uint64_t seed) const {
+  return at(batch.training_fraction)->corrupt(batch, seed);
+}
+
+}  // namespace cloze
