@@ -8,6 +8,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -269,7 +270,7 @@ TEST_CASE("packing: documents end in eos, run on across chunks, and the last chu
   CHECK(labels_of(batch) == std::vector<int64_t>{0, 1, 2});
 }
 
-TEST_CASE("document packing: one sample per document, cut to seq_len and padded, with its own label; the probes' view of any packing") {
+TEST_CASE("document packing: one document per sample, with its own label; what the probes read of any packing") {
   Fixture f("document_packing");
   const auto params = text_params({{"corpus", Strings{f.write("0.txt", "abc\n"), f.write("1.txt", "defgh"),
                                                       f.write("2.txt", "ij")}},
@@ -449,6 +450,58 @@ TEST_CASE("sentencepiece: trained on the corpus once, deterministic, with the re
 
   given.set("tokenizer", std::string("byte"), "test");
   CHECK_THROWS_WITH(make(given, f.context()), Contains("modality.tokenizer_model") && Contains("byte tokenizer"));
+}
+
+TEST_CASE("token cache: built in blocks on every thread, the same ids as on one") {
+  Fixture f("token_cache_threads");
+  // 10,000 documents of varied length: three blocks of documents, each
+  // encoded in parallel.
+  std::string text;
+  for (int d = 0; d < 10000; ++d)
+    text += "document " + std::to_string(d) + std::string(static_cast<std::size_t>(d % 7), '!') + "\n%\n";
+  const auto params = text_params({{"corpus", Strings{f.write("many.txt", text)}}, {"separator", std::string("%")},
+                                   {"tokenizer", std::string("byte")}, {"eval_fraction", 0.0}});
+  const auto build_with = [&](int threads) {
+    const int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    cloze::ModalityContext context = f.context();
+    context.cache_dir = f.dir / ("cache-" + std::to_string(threads));
+    make(params, context);
+    at::set_num_threads(before);
+    const auto tokens = files_named(context.cache_dir, "tokens.i32");
+    const auto spans = files_named(context.cache_dir, "documents.i64");
+    REQUIRE(tokens.size() == 1);
+    REQUIRE(spans.size() == 1);
+    return std::pair{test_support::read_bytes(tokens[0]), test_support::read_bytes(spans[0])};
+  };
+  const auto one = build_with(1), four = build_with(4);
+  CHECK(one.first == four.first);
+  CHECK(one.second == four.second);
+  // Every document, in order: "document 9999!!!!!!" and its eos close the stream.
+  REQUIRE(one.first.size() == (text.size() - 10000 * 3 + 10000) * sizeof(int32_t));  // less "\n%\n", plus eos
+  int32_t last[2];
+  std::memcpy(last, one.first.data() + one.first.size() - sizeof last, sizeof last);
+  CHECK(last[0] == first_byte + '!');
+  CHECK(last[1] == eos);
+}
+
+TEST_CASE("sentencepiece trains on a sample of tokenizer_sentences lines, the same each time") {
+  Fixture f("sentencepiece_sample");
+  const auto corpus = f.write("corpus.txt", synthetic_corpus());
+  auto params = text_params({{"corpus", Strings{corpus}}, {"separator", std::string("%")}, {"vocab_size", int64_t{300}},
+                             {"eval_fraction", 0.0}, {"tokenizer_sentences", int64_t{40}}});
+  const auto model_bytes = [&](const std::string& cache) {
+    cloze::ModalityContext context = f.context();
+    context.cache_dir = f.dir / cache;
+    make(params, context);
+    const auto models = files_named(context.cache_dir, ".model");
+    REQUIRE(models.size() == 1);
+    return test_support::read_bytes(models[0]);
+  };
+  const std::string sampled = model_bytes("sampled"), again = model_bytes("again");
+  CHECK(sampled == again);  // a fixed sample: the same model from the same corpus
+  params.set("tokenizer_sentences", int64_t{1000000}, "test");
+  CHECK(model_bytes("all") != sampled);  // every line is another training set
 }
 
 TEST_CASE("token cache: a second construction reads the cache instead of tokenizing again") {

@@ -41,14 +41,6 @@ std::vector<fs::path> files_in(const fs::path& folder, const std::vector<std::st
   return files;
 }
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("text: cannot read " + file.string());
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 bool blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
 }
@@ -59,19 +51,21 @@ std::string_view without_line_breaks_around(std::string_view text) {
   return text.substr(first, text.find_last_not_of("\r\n") - first + 1);
 }
 
-// Calls `visit(line, number, start, next)` for each line of `content`, its
-// line break and a trailing '\r' removed; `number` counts from 1, `start` is
-// the line's offset in `content` and `next` the offset of the line after it.
+// Calls `visit(line, number)` for each line of `file`, its line break
+// removed (a '\r' before it stays), `number` counting from 1. The file is read
+// through a stream, so memory holds a line, not the file.
 template <typename Visit>
-void for_each_line(std::string_view content, Visit visit) {
+void for_each_line(const fs::path& file, Visit visit) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error("text: cannot read " + file.string());
   int64_t number = 0;
-  for (std::size_t start = 0; start < content.size();) {
-    const std::size_t end = std::min(content.find('\n', start), content.size());
-    std::string_view line = content.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    visit(line, ++number, start, end + 1);
-    start = end + 1;
-  }
+  for (std::string line; std::getline(in, line);) visit(std::string_view(line), ++number);
+  if (in.bad()) throw Error("text: cannot read " + file.string());
+}
+
+std::string_view without_carriage_return(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
 }
 
 // One file's documents on their way to the caller: blank ones are dropped,
@@ -106,24 +100,26 @@ struct FileDocuments {
   }
 };
 
-void read_plain(std::string_view content, const std::string& separator, FileDocuments& documents) {
-  if (separator.empty()) {
-    documents.offer(content, 1);
-    return;
-  }
-  std::size_t document_start = 0;
+// A document is the lines up to a separator line (all of the file without
+// one), gathered one at a time.
+void read_plain(const fs::path& file, const std::string& separator, FileDocuments& documents) {
+  std::string document;
   int64_t document_line = 1;
-  for_each_line(content, [&](std::string_view line, int64_t number, std::size_t line_start, std::size_t next) {
-    if (line != separator) return;
-    documents.offer(content.substr(document_start, line_start - document_start), document_line);
-    document_start = next;
+  for_each_line(file, [&](std::string_view line, int64_t number) {
+    if (separator.empty() || without_carriage_return(line) != separator) {
+      document.append(line).push_back('\n');
+      return;
+    }
+    documents.offer(document, document_line);
+    document.clear();
     document_line = number + 1;
   });
-  if (document_start < content.size()) documents.offer(content.substr(document_start), document_line);
+  documents.offer(document, document_line);
 }
 
-void read_jsonl(std::string_view content, const std::string& field, FileDocuments& documents) {
-  for_each_line(content, [&](std::string_view line, int64_t number, std::size_t, std::size_t) {
+void read_jsonl(const fs::path& file, const std::string& field, FileDocuments& documents) {
+  for_each_line(file, [&](std::string_view raw, int64_t number) {
+    const std::string_view line = without_carriage_return(raw);
     if (blank(line)) return;
     if (!documents.readable(line, number)) return;  // a document we cannot read, not a broken file
     const std::string where = documents.file.string() + ":" + std::to_string(number) + ": ";
@@ -173,12 +169,11 @@ std::string Corpus::name() const { return joined(options_.paths); }
 Corpus::Scan Corpus::for_each_document(const Visit& visit) const {
   Scan scan;
   for (std::size_t i = 0; i < files_.size(); ++i) {
-    const std::string content = read_file(files_[i]);
     FileDocuments documents{visit, files_[i], static_cast<int64_t>(i), scan};
     if (options_.format == Format::jsonl)
-      read_jsonl(content, options_.jsonl_field, documents);
+      read_jsonl(files_[i], options_.jsonl_field, documents);
     else
-      read_plain(content, options_.separator, documents);
+      read_plain(files_[i], options_.separator, documents);
   }
   if (scan.visited == 0)
     throw Error("text: corpus " + name() + " holds no text: every document is blank or not valid UTF-8");

@@ -50,7 +50,8 @@ class Corpus {
   };
 
   // Calls `visit` with every valid document in corpus order; its label is the
-  // index of its file in files(). Throws cloze::Error naming file:line for a
+  // index of its file in files(). Files are read as streams: memory holds
+  // one document at a time, whatever a file's size. Throws cloze::Error naming file:line for a
   // bad JSONL line, and naming the paths when no document is left.
   Scan for_each_document(const Visit& visit) const;
 

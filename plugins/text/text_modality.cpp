@@ -39,6 +39,10 @@ Schema schema() {
       ParamSpec{"vocab_size", ParamType::integer, int64_t{4000}, "vocabulary of a sentencepiece model trained here"}
           .above(reserved_count)
           .at_most(std::numeric_limits<int32_t>::max()),
+      ParamSpec{"tokenizer_sentences", ParamType::integer, int64_t{1000000},
+                "lines a sentencepiece model trained here learns from: a uniform sample of the corpus's lines when it "
+                "has more (sentencepiece's input_sentence_size)"}
+          .at_least(1),
       ParamSpec{"sentinels", ParamType::integer, int64_t{100},
                 "T5 sentinel pieces (`<extra_id_0>`, ...) reserved as specials; a tokenizer_model brings its own"}
           .within(0, std::numeric_limits<int32_t>::max() - reserved_count - byte_count),
@@ -96,7 +100,8 @@ std::unique_ptr<Tokenizer> make_tokenizer(const Params& params, const Corpus& co
   if (params.string("tokenizer") == "byte") return make_byte_tokenizer(sentinels);
   const auto& model = params.string("tokenizer_model");
   if (!model.empty()) return load_sentencepiece(model);
-  return load_sentencepiece(trained_sentencepiece_model(corpus, params.integer("vocab_size"), sentinels, cache_root));
+  const SentencepieceOptions options{params.integer("vocab_size"), sentinels, params.integer("tokenizer_sentences")};
+  return load_sentencepiece(trained_sentencepiece_model(corpus, options, cache_root));
 }
 
 // Ids per chunk: the corruption's raw length for seq_len, so that its encoder

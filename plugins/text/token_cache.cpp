@@ -1,6 +1,8 @@
 // Building (tokenizing the corpus) and opening the token cache.
 #include "token_cache.h"
 
+#include <ATen/Parallel.h>
+
 #include <fstream>
 #include <string>
 
@@ -23,23 +25,54 @@ void write_all(std::ofstream& out, const std::vector<T>& items) {
   out.write(reinterpret_cast<const char*>(items.data()), static_cast<std::streamsize>(items.size() * sizeof(T)));
 }
 
-// Tokenizes the corpus into `folder`, streaming ids to disk document by document.
+// Documents read ahead of tokenizing: about this much text, or this many
+// documents, at a time, so memory stays bounded whatever the corpus's size.
+constexpr std::size_t kBlockBytes = std::size_t{16} << 20;
+constexpr std::size_t kBlockDocuments = 4096;
+
+// A run of documents in corpus order, tokenized together.
+struct Block {
+  std::vector<std::string> texts;
+  std::vector<int64_t> labels;
+  std::size_t bytes = 0;
+};
+
+// Tokenizes the corpus into `folder`, a block of documents at a time: the
+// documents of a block are encoded in parallel on LibTorch's intra-op threads
+// (every core unless [run] threads says otherwise) and written in corpus
+// order, so the cache is the same for any number of threads.
 void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& folder) {
   fs::create_directories(folder);
   std::ofstream tokens(folder / tokens_file, std::ios::binary);
   std::vector<DocumentSpan> documents;
-  std::vector<int32_t> ids;
   int64_t position = 0;
-  const Corpus::Scan scan = corpus.for_each_document(
-      [&](std::string_view text, int64_t label) {
-        ids.clear();
-        tokenizer.encode(text, ids);
-        ids.push_back(tokenizer.end_of_document());
-        write_all(tokens, ids);
-        const auto length = static_cast<int64_t>(ids.size());
-        documents.push_back({position, length, label});
-        position += length;
-      });
+  Block block;
+  std::vector<std::vector<int32_t>> ids;
+  const auto flush = [&] {
+    const auto count = static_cast<int64_t>(block.texts.size());
+    ids.assign(block.texts.size(), {});
+    at::parallel_for(0, count, /*grain_size=*/16, [&](int64_t begin, int64_t end) {
+      for (int64_t d = begin; d < end; ++d) {
+        const auto k = static_cast<std::size_t>(d);
+        tokenizer.encode(block.texts[k], ids[k]);
+        ids[k].push_back(tokenizer.end_of_document());
+      }
+    });
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      write_all(tokens, ids[k]);
+      const auto length = static_cast<int64_t>(ids[k].size());
+      documents.push_back({position, length, block.labels[k]});
+      position += length;
+    }
+    block = Block{};
+  };
+  const Corpus::Scan scan = corpus.for_each_document([&](std::string_view text, int64_t label) {
+    block.texts.emplace_back(text);
+    block.labels.push_back(label);
+    block.bytes += text.size();
+    if (block.bytes >= kBlockBytes || block.texts.size() >= kBlockDocuments) flush();
+  });
+  flush();
   std::ofstream spans(folder / documents_file, std::ios::binary);
   write_all(spans, documents);
   std::ofstream unreadable(folder / unreadable_file);

@@ -26,7 +26,8 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // Appends the ids of `text` to `ids` (no bos or eos).
+  // Appends the ids of `text` to `ids` (no bos or eos). Called concurrently
+  // (the token cache encodes a block of documents in parallel).
   virtual void encode(std::string_view text, std::vector<int32_t>& ids) const = 0;
   // The text of `ids`, for reading: special ids appear by name ("</s>",
   // "[MASK]"), sentencepiece's word-start mark '▁' as a space. For ids that
