@@ -89,7 +89,8 @@ TEST_CASE("a schedule holds each point's value until the next, or moves linearly
 }
 
 TEST_CASE("a corruption parameter takes a schedule in the file or an override, and writes it back") {
-  const auto experiment = parse("name = \"token_mask\"\nrate = { schedule = [[0.0, 0.3], [0.6, 0.15], [0.9, 0.05]] }\n");
+  const auto experiment =
+      parse("name = \"token_mask\"\nrate = { schedule = [[0.0, 0.3], [0.6, 0.15], [0.9, 0.05]] }\n");
   const cloze::Params& params = experiment.corruption.params();
   REQUIRE(params.schedules().count("rate") == 1);
   CHECK(params.real("rate") == 0.3);  // the value training starts with
@@ -106,10 +107,12 @@ TEST_CASE("a corruption parameter takes a schedule in the file or an override, a
   CHECK(again.corruption == experiment.corruption);
 
   const auto overridden =
-      parse("name = \"token_mask\"\n", {"corruption.rate={ schedule = [[0, 0.4], [1, 0.1]], interpolate = \"linear\" }"});
+      parse("name = \"token_mask\"\n",
+            {"corruption.rate={ schedule = [[0, 0.4], [1, 0.1]], interpolate = \"linear\" }"});
   CHECK(overridden.corruption.params().at_fraction(0.5).real("rate") == Approx(0.25).epsilon(1e-12));
   // An integer parameter steps through whole numbers.
-  const auto spans = parse("name = \"span_mask\"\nmax_span = { schedule = [[0.0, 2], [1.0, 5]], interpolate = \"linear\" }\n");
+  const auto spans =
+      parse("name = \"span_mask\"\nmax_span = { schedule = [[0.0, 2], [1.0, 5]], interpolate = \"linear\" }\n");
   CHECK(spans.corruption.params().at_fraction(0.5).integer("max_span") == 4);  // 3.5 rounds away from zero
 }
 
@@ -183,11 +186,38 @@ TEST_CASE("a scheduled corruption keeps every input inside the lengths the model
       parse("name = \"span_infill\"\nnoise_density = { schedule = [[0.0, 0.15], [0.5, 0.5]] }\n");
   const auto corruption = cloze::build_corruption(experiment.corruption, test_support::registry(), "mlm.toml");
   auto fixed_at = [&](double fraction) {
-    return test_support::registry().make_corruption("span_infill", experiment.corruption.params().at_fraction(fraction));
+    const cloze::Params fixed = experiment.corruption.params().at_fraction(fraction);
+    return test_support::registry().make_corruption("span_infill", fixed);
   };
   CHECK(corruption->raw_length(64) == std::min(fixed_at(0)->raw_length(64), fixed_at(0.5)->raw_length(64)));
   CHECK(corruption->max_lengths(80).target ==
         std::max(fixed_at(0)->max_lengths(80).target, fixed_at(0.5)->max_lengths(80).target));
+}
+
+TEST_CASE("a schedule that would change the reconstruction mode is refused, naming the key") {
+  // A fake whose mode follows its `level`: in place at 0, fill above.
+  class Switching final : public cloze::Corruption {
+   public:
+    explicit Switching(const cloze::Params& params) : level_(params.integer("level")) {}
+    cloze::ReconstructionMode mode() const override {
+      return level_ == 0 ? cloze::ReconstructionMode::in_place : cloze::ReconstructionMode::fill;
+    }
+    std::string incompatibility(const cloze::UnitSpec&) const override { return ""; }
+
+   private:
+    cloze::Corrupted do_corrupt(const cloze::Batch&, uint64_t) const override { return {}; }
+    int64_t level_;
+  };
+  cloze::Registry registry;
+  const cloze::Schema schema{{"level", cloze::ParamType::integer, int64_t{0}, "which mode"}};
+  registry.add_corruption<Switching>("switching", "test", schema);
+  cloze::Params params("corruption", schema);
+  params.set_schedule("level", cloze::ParamSchedule{{{0.0, 0.0}, {0.5, 1.0}}}, "mlm.toml:7");
+  cloze::CorruptionRecipe recipe;
+  recipe.stages.push_back({"switching", params});
+  CHECK_THROWS_WITH(cloze::build_corruption(recipe, registry, "mlm.toml"),
+                    Equals("mlm.toml:7: corruption.level: this schedule changes switching's reconstruction mode "
+                           "during training, which the model is built for once"));
 }
 
 TEST_CASE("a scheduled run follows its schedule and resumes exactly", "[train]") {

@@ -10,8 +10,8 @@ namespace cloze {
 
 namespace {
 
-// Plugins kept made: a linear schedule makes one per step, and the loader's
-// workers corrupt only a few neighbouring steps at a time.
+// Plugins kept besides the probes: a linear schedule makes one per step, and
+// the loader's workers corrupt only a few neighbouring steps at a time.
 constexpr std::size_t kKeptMade = 16;
 // Fractions probed inside each segment of a linear schedule, besides its ends.
 constexpr int kProbesPerSegment = 15;
@@ -43,17 +43,18 @@ std::vector<Value> scheduled_values(const Params& scheduled, const Params& fixed
 ScheduledCorruption::ScheduledCorruption(Params params, CorruptionFactory make)
     : params_(std::move(params)), make_(std::move(make)) {
   if (params_.schedules().empty()) throw Error("a scheduled corruption needs a parameter with a schedule");
-  for (const double fraction : probe_fractions(params_)) probes_.push_back(make_(params_.at_fraction(fraction)));
-  const Corruption& first = *probes_.front();
-  set_name(first.name());
+  for (const double fraction : probe_fractions(params_))
+    probes_.push_back({fraction, make_(params_.at_fraction(fraction))});
+  set_name(first().name());
   std::string scheduled;
   for (const auto& [name, schedule] : params_.schedules())
     scheduled += (scheduled.empty() ? "" : ", ") + params_.origin(name) + ": " + params_.section() + "." + name;
-  for (const auto& probe : probes_) {
-    const char* changed = probe->mode() != first.mode()                   ? "reconstruction mode"
-                          : probe->added_tokens() != first.added_tokens() ? "added tokens"
-                          : probe->entry_labels() != first.entry_labels() ? "entry labels"
-                                                                          : nullptr;
+  for (const Probe& probe : probes_) {
+    const Corruption& made = *probe.corruption;
+    const char* changed = made.mode() != mode()                   ? "reconstruction mode"
+                          : made.added_tokens() != added_tokens() ? "added tokens"
+                          : made.entry_labels() != entry_labels() ? "entry labels"
+                                                                  : nullptr;
     if (changed)
       throw Error(scheduled + ": this schedule changes " + name() + "'s " + changed +
                   " during training, which the model is built for once");
@@ -62,20 +63,20 @@ ScheduledCorruption::ScheduledCorruption(Params params, CorruptionFactory make)
 
 std::string ScheduledCorruption::incompatibility(const UnitSpec& units) const {
   for (const auto& probe : probes_)
-    if (std::string why = probe->incompatibility(units); !why.empty()) return why;
+    if (std::string why = probe.corruption->incompatibility(units); !why.empty()) return why;
   return "";
 }
 
 int64_t ScheduledCorruption::raw_length(int64_t input_length) const {
-  int64_t shortest = probes_.front()->raw_length(input_length);
-  for (const auto& probe : probes_) shortest = std::min(shortest, probe->raw_length(input_length));
+  int64_t shortest = first().raw_length(input_length);
+  for (const auto& probe : probes_) shortest = std::min(shortest, probe.corruption->raw_length(input_length));
   return shortest;
 }
 
 Corruption::Lengths ScheduledCorruption::max_lengths(int64_t raw_length) const {
   Lengths longest;
   for (const auto& probe : probes_) {
-    const Lengths lengths = probe->max_lengths(raw_length);
+    const Lengths lengths = probe.corruption->max_lengths(raw_length);
     longest.input = std::max(longest.input, lengths.input);
     longest.target = std::max(longest.target, lengths.target);
   }
@@ -83,10 +84,10 @@ Corruption::Lengths ScheduledCorruption::max_lengths(int64_t raw_length) const {
 }
 
 void ScheduledCorruption::do_prepare(const UnitSpec& units) {
-  for (const auto& probe : probes_) probe->prepare(units);
-  const auto fractions = probe_fractions(params_);
-  auto probe = probes_.begin();
-  for (const double fraction : fractions) made_.emplace(scheduled_values(params_, params_.at_fraction(fraction)), *probe++);
+  for (const auto& [fraction, probe] : probes_) {
+    probe->prepare(units);
+    made_.emplace(scheduled_values(params_, params_.at_fraction(fraction)), probe);
+  }
 }
 
 std::shared_ptr<const Corruption> ScheduledCorruption::at(double fraction) const {
@@ -101,8 +102,14 @@ std::shared_ptr<const Corruption> ScheduledCorruption::at(double fraction) const
   std::shared_ptr<Corruption> made = make_(fixed);
   made->prepare(units());
   std::lock_guard<std::mutex> lock(mutex_);
-  if (made_.size() >= kKeptMade + probes_.size()) made_.erase(made_.begin());
-  return made_.emplace(std::move(key), std::move(made)).first->second;
+  const auto [kept, added] = made_.emplace(key, std::move(made));
+  if (added) recent_.push_back(std::move(key));
+  std::shared_ptr<const Corruption> chosen = kept->second;
+  if (recent_.size() > kKeptMade) {  // forget the oldest made on demand; the probes stay
+    made_.erase(recent_.front());
+    recent_.pop_front();
+  }
+  return chosen;
 }
 
 Corrupted ScheduledCorruption::do_corrupt(const Batch& batch, uint64_t seed) const {

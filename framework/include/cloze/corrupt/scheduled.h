@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,12 +36,12 @@ class ScheduledCorruption final : public Corruption {
   // would change the mode, the added tokens or the entry labels.
   ScheduledCorruption(Params params, CorruptionFactory make);
 
-  ReconstructionMode mode() const override { return probes_.front()->mode(); }
+  ReconstructionMode mode() const override { return first().mode(); }
   std::string incompatibility(const UnitSpec& units) const override;
   int64_t raw_length(int64_t input_length) const override;
   Lengths max_lengths(int64_t raw_length) const override;
-  std::vector<std::string> added_tokens() const override { return probes_.front()->added_tokens(); }
-  std::vector<std::string> entry_labels() const override { return probes_.front()->entry_labels(); }
+  std::vector<std::string> added_tokens() const override { return first().added_tokens(); }
+  std::vector<std::string> entry_labels() const override { return first().entry_labels(); }
 
   // The plugin as it corrupts a batch at `fraction` of training (prepared).
   std::shared_ptr<const Corruption> at(double fraction) const;
@@ -51,13 +52,21 @@ class ScheduledCorruption final : public Corruption {
 
   Params params_;
   CorruptionFactory make_;
-  // Made at each point of every schedule and, for a linear one, between
-  // them: where the mode, the lengths and the units' compatibility are read.
-  std::vector<std::shared_ptr<Corruption>> probes_;
+  // The plugin made at each point of every schedule and, for a linear one,
+  // between them: where the mode, the lengths and the units' compatibility
+  // are read.
+  struct Probe {
+    double fraction;
+    std::shared_ptr<Corruption> corruption;
+  };
+  std::vector<Probe> probes_;
+  const Corruption& first() const { return *probes_.front().corruption; }
 
   mutable std::mutex mutex_;
-  // The plugins made so far, by the scheduled values they were made with.
+  // The plugins made so far, by the scheduled values they were made with:
+  // the probes, and the latest of those made on demand, oldest first in recent_.
   mutable std::map<std::vector<Value>, std::shared_ptr<const Corruption>> made_;
+  mutable std::deque<std::vector<Value>> recent_;
 };
 
 }  // namespace cloze
