@@ -32,9 +32,12 @@ std::set<double> probe_fractions(const Params& params) {
   return fractions;
 }
 
-std::vector<Value> scheduled_values(const Params& scheduled, const Params& fixed) {
-  std::vector<Value> values;
-  for (const auto& entry : scheduled.schedules()) values.push_back(fixed.at(entry.first));
+// What tells apart the plugins made along the schedules: each schedule's
+// value at `fraction`. Read straight from the schedules, so that a batch
+// whose plugin was made already costs no copy of the parameters.
+std::vector<double> values_at(const Params& params, double fraction) {
+  std::vector<double> values;
+  for (const auto& entry : params.schedules()) values.push_back(entry.second.at(fraction));
   return values;
 }
 
@@ -86,20 +89,19 @@ Corruption::Lengths ScheduledCorruption::max_lengths(int64_t raw_length) const {
 void ScheduledCorruption::do_prepare(const UnitSpec& units) {
   for (const auto& [fraction, probe] : probes_) {
     probe->prepare(units);
-    made_.emplace(scheduled_values(params_, params_.at_fraction(fraction)), probe);
+    made_.emplace(values_at(params_, fraction), probe);
   }
 }
 
 std::shared_ptr<const Corruption> ScheduledCorruption::at(double fraction) const {
-  const Params fixed = params_.at_fraction(fraction);
-  std::vector<Value> key = scheduled_values(params_, fixed);
+  std::vector<double> key = values_at(params_, fraction);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (const auto found = made_.find(key); found != made_.end()) return found->second;
   }
   // Made outside the lock: another worker may make the same values meanwhile,
   // and the first kept is the one both use.
-  std::shared_ptr<Corruption> made = make_(fixed);
+  std::shared_ptr<Corruption> made = make_(params_.at_fraction(fraction));
   made->prepare(units());
   std::lock_guard<std::mutex> lock(mutex_);
   const auto [kept, added] = made_.emplace(key, std::move(made));

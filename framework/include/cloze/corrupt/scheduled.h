@@ -63,10 +63,10 @@ class ScheduledCorruption final : public Corruption {
   const Corruption& first() const { return *probes_.front().corruption; }
 
   mutable std::mutex mutex_;
-  // The plugins made so far, by the scheduled values they were made with:
+  // The plugins made so far, by the schedules' values they were made at:
   // the probes, and the latest of those made on demand, oldest first in recent_.
-  mutable std::map<std::vector<Value>, std::shared_ptr<const Corruption>> made_;
-  mutable std::deque<std::vector<Value>> recent_;
+  mutable std::map<std::vector<double>, std::shared_ptr<const Corruption>> made_;
+  mutable std::deque<std::vector<double>> recent_;
 };
 
 }  // namespace cloze
