@@ -39,10 +39,7 @@ struct Block {
 
 // Tokenizes the corpus into `folder`, a block of documents at a time: the
 // documents of a block are encoded through at::parallel_for and written in
-// corpus order, so the cache is the same for any number of threads. (With
-// Debian's LibTorch, whose intra-op threads are OpenMP's, at::parallel_for
-// spreads work only in code compiled with OpenMP; cloze is not yet, so today
-// this, like every at::parallel_for of cloze's, runs on one thread.)
+// corpus order, so the cache is the same for any number of threads.
 void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& folder) {
   fs::create_directories(folder);
   std::ofstream tokens(folder / tokens_file, std::ios::binary);

@@ -2,6 +2,7 @@
 
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -23,6 +24,10 @@ class CrossEntropy : public torch::autograd::Function<CrossEntropy> {
     const int64_t rows = scores.size(0), step = block_rows(scores.size(1));
     at::Tensor log_sum_exp = at::empty({rows}, scores.options());  // [M]
     at::parallel_for(0, (rows + step - 1) / step, 1, [&](int64_t first_block, int64_t end_block) {
+      // Grad mode is per thread: the intra-op threads do not inherit the
+      // no-grad of an autograd function's forward and backward, and out=
+      // ops refuse inputs that require grad.
+      const c10::NoGradGuard no_grad;
       for (int64_t block = first_block; block < end_block; ++block) {
         const int64_t first = block * step, end = std::min(rows, first + step);
         const at::Tensor part = scores.slice(0, first, end);
@@ -49,6 +54,7 @@ class CrossEntropy : public torch::autograd::Function<CrossEntropy> {
     const at::Tensor shift = at::sub(log_sum_exp, std::log(std::abs(scale))).unsqueeze(1);  // [M, 1]
     at::Tensor grad = at::empty_like(scores);
     at::parallel_for(0, (rows + step - 1) / step, 1, [&](int64_t first_block, int64_t end_block) {
+      const c10::NoGradGuard no_grad;  // as in forward
       for (int64_t block = first_block; block < end_block; ++block) {
         const int64_t first = block * step, end = std::min(rows, first + step);
         at::Tensor part = grad.slice(0, first, end);
