@@ -75,8 +75,10 @@ inline cloze::Params modality_params(const std::string& modality, const Settings
 
 // With `bad_samples` given, unreadable files go there (by default: an error).
 inline std::shared_ptr<cloze::Modality> make_modality(const std::string& modality, const cloze::Params& params,
-                                                      std::shared_ptr<cloze::BadSamples> bad_samples = nullptr) {
+                                                      std::shared_ptr<cloze::BadSamples> bad_samples = nullptr,
+                                                      uint64_t seed = 0) {
   cloze::ModalityContext context;
+  context.seed = seed;
   if (bad_samples) context.bad_samples = std::move(bad_samples);
   return registry().make_modality(modality, params, context);
 }

@@ -5,27 +5,32 @@
 //   FOLDER/train/<class>/.../*.png      with FOLDER/val (or eval, or test)/<class>/...
 //
 // Classes are the sorted names of the (train) folder's sub-folders; label i is
-// the i-th. Pictures lying directly in the folder are unlabelled (-1).
+// the i-th. Pictures lying directly in the folder are unlabelled (-1). The
+// files are listed up front and decoded as batches ask for them
+// (cloze/data/streamed_planes.h), so a folder may be far larger than memory.
 #pragma once
 
 #include <filesystem>
 
-#include "cloze/data/bad_samples.h"
+#include "cloze/data/labelled_folder.h"
+#include "cloze/data/streamed_planes.h"
 #include "images.h"
 
 namespace cloze::image {
 
-// Decodes every picture once into memory, at options.image_size (> 0) and
-// options.channels. The files OpenCV cannot decode (empty, truncated, not an
-// image) and damaged PNGs (png_check.h) go to `bad_samples`, with the reason,
-// which throws or leaves them out as loader.on_bad_sample says. With no split
-// sub-folders, `eval_fraction` of the files (on average, at least one of
-// each split when there are two or more files and it is > 0) go to eval by a
-// hash of their relative path, the same on every run and machine. Throws
-// cloze::Error naming the folder when it does not exist, holds no pictures,
-// or none of a split's pictures can be decoded, and naming an eval class
-// sub-folder that train lacks.
-LabelledImages read_image_folder(const std::filesystem::path& folder, const DecodeOptions& options,
-                                 double eval_fraction, BadSamples& bad_samples);
+// The .png, .jpg and .jpeg files of `folder` and their splits (see
+// labelled_folder.h). Throws cloze::Error naming the folder when it does not
+// exist or holds no pictures, and naming an eval class sub-folder that train
+// lacks.
+LabelledFolder list_picture_folder(const std::filesystem::path& folder, double eval_fraction);
+
+// Reads a picture at options.image_size (> 0) and options.channels as
+// [C, S, S] uint8 RGB: with draws, MAE's crop and flip (augment.h); without,
+// the shorter side resized to S and the centre cropped (square.h). A file
+// OpenCV cannot decode (empty, truncated, not an image) and a damaged PNG
+// (png_check.h, caught before libpng prints to stderr) give an undefined
+// tensor and the reason. Throws cloze::Error when cloze was built without
+// OpenCV's imgcodecs.
+StreamedPlanes::Reader picture_reader(const DecodeOptions& options);
 
 }  // namespace cloze::image

@@ -1,11 +1,14 @@
 // The image modality: its parameter schema, the Modality that turns IDX files
-// or a folder of pictures into normalised p x p x C patches on an
-// [S/p, S/p] grid, and the plugin entry point.
+// (decoded once into memory) or a folder of pictures (decoded batch by batch
+// in the loader threads) into normalised p x p x C patches on an [S/p, S/p]
+// grid, and the plugin entry point.
 #include <ATen/Functions.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,6 +18,7 @@
 #include "cloze/core/plugin.h"
 #include "cloze/data/patches.h"
 #include "cloze/data/plane_dataset.h"
+#include "cloze/data/streamed_planes.h"
 #include "cloze/inspect/patch_preview.h"
 #include "cloze/inspect/picture.h"
 #include "folder.h"
@@ -27,6 +31,10 @@ namespace {
 
 constexpr int64_t max_image_size = 8192;
 constexpr int64_t picture_side = 112;  // pixels a preview picture's panel is scaled up to, about
+// A folder's normalize = "dataset" statistics come from this many train
+// pictures (at most), spread evenly over its listing: enough for the mean and
+// std of each channel to three digits without decoding a large folder twice.
+constexpr int64_t stats_pictures = 1024;
 
 Schema schema() {
   Schema schema{
@@ -43,11 +51,15 @@ Schema schema() {
       ParamSpec{"channels", ParamType::integer, int64_t{1}, "1 grey or 3 RGB"}.within(1, 3),
       ParamSpec{"patch_size", ParamType::integer, int64_t{4}, "patch side p; must divide image_size"}.at_least(1),
       ParamSpec{"normalize", ParamType::string, std::string("dataset"),
-                "\"dataset\" (per-channel mean and std of the train split), \"imagenet\" (MAE's constants) or \"none\" "
-                "(pixels in [0, 1])"}
+                "\"dataset\" (per-channel mean and std of the train split; a folder's from up to 1,024 of its "
+                "pictures), \"imagenet\" (MAE's constants) or \"none\" (pixels in [0, 1])"}
           .one_of({"dataset", "imagenet", "none"}),
       {"norm_pix", ParamType::boolean, true,
        "targets are each patch normalised to zero mean, unit variance (MAE's norm_pix_loss)"},
+      ParamSpec{"augment", ParamType::string, std::string("none"),
+                "training pictures of a folder: \"none\" (resize and centre crop, as eval) or \"mae\" (MAE's "
+                "RandomResizedCrop, scale 0.2 to 1, and horizontal flip, drawn per seed, epoch and sample)"}
+          .one_of({"none", "mae"}),
   };
   for (auto& spec : labelled_split_schema("pictures")) schema.push_back(std::move(spec));
   return schema;
@@ -63,26 +75,61 @@ void validate(const Params& params) {
                  "must divide image_size " + std::to_string(image_size));
 }
 
-LabelledImages load(const Params& params, BadSamples& bad_samples) {
-  const std::filesystem::path path = params.string("path");
-  const bool idx = params.string("format") == "idx" || (params.string("format") == "auto" && holds_idx(path));
-  const DecodeOptions options{params.integer("image_size"), params.integer("channels")};
-  params.require(idx || options.image_size > 0, "image_size",
-                 "a folder of pictures needs a size to bring them all to (0 keeps IDX images as they are)");
+bool reads_idx(const Params& params) {
+  return params.string("format") == "idx" ||
+         (params.string("format") == "auto" && holds_idx(params.string("path")));
+}
+
+// Runs `read`, naming the config key the folder came from in its errors.
+template <typename Read>
+auto reading_path(const Params& params, Read read) {
   try {
-    return idx ? read_idx_folder(path, options)
-               : read_image_folder(path, options, params.real("eval_fraction"), bad_samples);
+    return read();
   } catch (const Error& e) {
-    params.require(false, "path", e.what());  // names the config key the folder came from
+    params.require(false, "path", e.what());
     throw;
   }
 }
 
-ChannelStats stats_for(const std::string& normalize, const Images& train) {
-  const int64_t channels = train.pixels.size(1);
-  if (normalize == "dataset") return dataset_stats(train.pixels);
+// The first `limit` files (all when 0).
+void keep_first(std::vector<LabelledFile>& files, int64_t limit) {
+  if (limit > 0 && limit < static_cast<int64_t>(files.size())) files.resize(static_cast<std::size_t>(limit));
+}
+
+ChannelStats stats_for(const std::string& normalize, int64_t channels, const std::function<at::Tensor()>& train) {
+  if (normalize == "dataset") return dataset_stats(train());
   if (normalize == "imagenet") return imagenet_stats(channels);
   return identity_stats(channels);
+}
+
+// Up to stats_pictures of a folder's train pictures [S, C, H, W], as eval
+// sees them, decoded in parallel a chunk at a time.
+at::Tensor stats_sample(const StreamedPlanes& train) {
+  const int64_t count = std::min(train.size(), stats_pictures), chunk = 64;
+  std::vector<at::Tensor> parts(static_cast<std::size_t>((count + chunk - 1) / chunk));
+  at::parallel_for(0, static_cast<int64_t>(parts.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      std::vector<int64_t> picked;
+      for (int64_t i = part * chunk; i < std::min(count, (part + 1) * chunk); ++i)
+        picked.push_back(i * train.size() / count);
+      parts[static_cast<std::size_t>(part)] = train.planes(picked, /*epoch=*/-1).first;
+    }
+  });
+  return at::cat(parts);
+}
+
+// (pixels / 255 - mean) / std per channel, as one multiply-add.
+PlaneDataset::Normalize normalizer(const ChannelStats& stats) {
+  std::vector<double> scale, shift;
+  for (std::size_t c = 0; c < stats.mean.size(); ++c) {
+    scale.push_back(1.0 / (255.0 * stats.std[c]));
+    shift.push_back(stats.mean[c] / stats.std[c]);
+  }
+  const at::Tensor scale_planes = at::tensor(scale, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
+  const at::Tensor shift_planes = at::tensor(shift, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
+  return [scale_planes, shift_planes](const at::Tensor& pixels) {
+    return pixels.to(at::kFloat) * scale_planes - shift_planes;
+  };
 }
 
 class ImageModality final : public Modality {
@@ -92,27 +139,10 @@ class ImageModality final : public Modality {
         channels_(params.integer("channels")),
         norm_pix_(params.boolean("norm_pix")) {
     validate(params);
-    LabelledImages data = load(params, *context.bad_samples);
-    side_ = data.train.pixels.size(2);
-    params.require(side_ % patch_ == 0, "patch_size",
-                   "must divide the images' side " + std::to_string(side_) + " (their own size; image_size = 0)");
-    keep_first(data.train.pixels, data.train.labels, params.integer("max_train"));
-    keep_first(data.eval.pixels, data.eval.labels, params.integer("max_eval"));
-    stats_ = stats_for(params.string("normalize"), data.train);
-    class_names_ = std::move(data.class_names);
-    // (pixels / 255 - mean) / std per channel, as one multiply-add.
-    std::vector<double> scale, shift;
-    for (std::size_t c = 0; c < stats_.mean.size(); ++c) {
-      scale.push_back(1.0 / (255.0 * stats_.std[c]));
-      shift.push_back(stats_.mean[c] / stats_.std[c]);
-    }
-    const at::Tensor scale_planes = at::tensor(scale, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
-    const at::Tensor shift_planes = at::tensor(shift, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
-    const auto normalize = [scale_planes, shift_planes](const at::Tensor& pixels) {
-      return pixels.to(at::kFloat) * scale_planes - shift_planes;
-    };
-    train_ = std::make_shared<PlaneDataset>("image", data.train.pixels, data.train.labels, patch_, normalize);
-    eval_ = std::make_shared<PlaneDataset>("image", data.eval.pixels, data.eval.labels, patch_, normalize);
+    if (reads_idx(params))
+      load_idx(params);
+    else
+      stream_folder(params, context);
   }
 
   UnitSpec units() const override {
@@ -152,6 +182,50 @@ class ImageModality final : public Modality {
   }
 
  private:
+  // IDX files, decoded once into memory.
+  void load_idx(const Params& params) {
+    params.require(params.string("augment") == "none", "augment",
+                   "augments the pictures of a folder; IDX images are decoded once, as they are");
+    const DecodeOptions options{params.integer("image_size"), params.integer("channels")};
+    LabelledImages data = reading_path(params, [&] { return read_idx_folder(params.string("path"), options); });
+    Images& train = data.train;
+    Images& eval = data.eval;
+    class_names_ = std::move(data.class_names);
+    side_ = train.pixels.size(2);
+    params.require(side_ % patch_ == 0, "patch_size",
+                   "must divide the images' side " + std::to_string(side_) + " (their own size; image_size = 0)");
+    cloze::keep_first(train.pixels, train.labels, params.integer("max_train"));
+    cloze::keep_first(eval.pixels, eval.labels, params.integer("max_eval"));
+    stats_ = stats_for(params.string("normalize"), channels_, [&] { return train.pixels; });
+    train_ = std::make_shared<PlaneDataset>("image", train.pixels, train.labels, patch_, normalizer(stats_));
+    eval_ = std::make_shared<PlaneDataset>("image", eval.pixels, eval.labels, patch_, normalizer(stats_));
+  }
+
+  // A folder of pictures, listed now and decoded batch by batch.
+  void stream_folder(const Params& params, const ModalityContext& context) {
+    const std::string path = params.string("path");
+    side_ = params.integer("image_size");
+    params.require(side_ > 0, "image_size",
+                   "a folder of pictures needs a size to bring them all to (0 keeps IDX images as they are)");
+    LabelledFolder listing = reading_path(params, [&] { return list_picture_folder(path, params.real("eval_fraction")); });
+    keep_first(listing.train, params.integer("max_train"));
+    keep_first(listing.eval, params.integer("max_eval"));
+    class_names_ = std::move(listing.class_names);
+    const auto reader = reading_path(params, [&] { return picture_reader({side_, channels_}); });
+    StreamedPlanes::Options options{path, side_, side_, patch_, params.string("augment") == "mae", context.seed};
+    const auto split = [&](std::vector<LabelledFile> files, bool augment, PlaneDataset::Normalize normalize) {
+      StreamedPlanes::Options split_options = options;
+      split_options.augment = augment;
+      return std::make_shared<StreamedPlanes>(std::move(files), reader, split_options, std::move(normalize),
+                                              context.bad_samples);
+    };
+    const auto as_read = [](const at::Tensor& pixels) { return pixels; };
+    stats_ = stats_for(params.string("normalize"), channels_,
+                       [&] { return stats_sample(*split(listing.train, false, as_read)); });
+    train_ = split(std::move(listing.train), options.augment, normalizer(stats_));
+    eval_ = split(std::move(listing.eval), false, normalizer(stats_));
+  }
+
   int64_t patch_;
   int64_t channels_;
   bool norm_pix_;

@@ -1,5 +1,5 @@
-// What every image source (IDX files, a folder of pictures) produces: the
-// decoded pixels of both splits, held in memory, and the names of the labels.
+// What IDX files give: the decoded pixels of both splits, held in memory, and
+// the names of the labels; and how a source shapes what it decodes.
 #pragma once
 
 #include <ATen/core/Tensor.h>

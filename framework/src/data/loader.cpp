@@ -98,7 +98,7 @@ struct Loader::State {
   LoadedBatch make(int64_t k) {
     LoadedBatch out;
     out.index = k;
-    out.batch = dataset->collate(indices(k));
+    out.batch = dataset->collate_in_epoch(indices(k), k / batches_per_epoch);
     out.batch.epoch = k / batches_per_epoch;
     out.batch.training_fraction = options.clock.fraction(k);
     out.corrupted = corruption->corrupt(out.batch, seed);

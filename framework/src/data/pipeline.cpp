@@ -25,7 +25,7 @@ SectionSchemas framework_sections() {
 Pipeline::Pipeline(const Experiment& experiment, const Registry& registry)
     : seed_(static_cast<uint64_t>(experiment.section("run").integer("seed"))),
       loader_params_(experiment.section("loader")),
-      bad_samples_(std::make_shared<BadSamples>(BadSamples::from(loader_params_))) {
+      bad_samples_(BadSamples::from(loader_params_)) {
   corruption_ = build_corruption(experiment.corruption, registry, experiment.source);
   ModalityContext context;
   context.cache_dir = experiment.section("run").string("cache_dir");

@@ -5,8 +5,10 @@
 #include <torch/utils.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "cloze/core/corruption.h"
@@ -195,12 +197,27 @@ class TrainingRun {
                        (world_.distributed() ? " in each of " + std::to_string(world_.size) + " ranks" : "") +
                        ", run folder " + run_dir_.string() +
                        (state_.step > 0 ? ", resuming at step " + std::to_string(state_.step) : ""));
-    if (const auto& skipped = pipeline_.bad_samples().skipped(); !skipped.empty() && world_.leader()) {
-      write_durably(run_dir_ / "bad_samples.jsonl", to_jsonl(skipped));
+    if (const auto skipped = pipeline_.bad_samples().skipped(); !skipped.empty() && world_.leader()) {
+      write_bad_samples();
       progress_->message("left out " + std::to_string(skipped.size()) + " samples that cannot be read (first: " +
                          skipped.front().path.string() + "), listed in " +
                          (run_dir_ / "bad_samples.jsonl").string());
     }
+  }
+
+  // <run>/bad_samples.jsonl: the files left out under on_bad_sample = "skip",
+  // with those the list already holds from before a resume. Streaming readers
+  // meet them as training goes, so every save rewrites it.
+  void write_bad_samples() {
+    std::vector<BadSample> skipped = pipeline_.bad_samples().skipped();
+    if (skipped.empty() || !world_.leader()) return;
+    const auto file = run_dir_ / "bad_samples.jsonl";
+    std::vector<BadSample> listed = std::filesystem::exists(file) ? read_jsonl(file) : std::vector<BadSample>{};
+    std::set<std::filesystem::path> known;
+    for (const BadSample& bad : listed) known.insert(bad.path);
+    for (BadSample& bad : skipped)
+      if (known.insert(bad.path).second) listed.push_back(std::move(bad));
+    write_durably(file, to_jsonl(listed));
   }
 
   // The same held-out batches at every eval, so the curve measures the model,
@@ -324,6 +341,7 @@ class TrainingRun {
   void save() {
     settle_flops();
     if (world_.leader()) save_checkpoint(run_dir_, *model_, *optimizer_, state_, options_.keep_checkpoints);
+    write_bad_samples();
     saved_step_ = state_.step;
   }
 

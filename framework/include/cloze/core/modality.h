@@ -33,6 +33,14 @@ class Dataset {
   // sample_ids = indices; epoch left 0 for the caller to set). Called
   // concurrently from loader threads: must be thread-safe.
   virtual Batch collate(const std::vector<int64_t>& indices) const = 0;
+  // The samples at `indices` as training sees them in `epoch`, which the
+  // loader asks for: a dataset that augments (image.augment = "mae") draws
+  // each sample's crop from (seed, epoch, sample), so it is the same for any
+  // worker count and after a resume. collate() is the deterministic view that
+  // evaluation reads. Thread-safe, as collate().
+  virtual Batch collate_in_epoch(const std::vector<int64_t>& indices, int64_t epoch) const {
+    return collate(indices);
+  }
 };
 
 // What the framework hands a modality when it is built.

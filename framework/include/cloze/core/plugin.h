@@ -14,7 +14,7 @@
 
 #include "cloze/core/registry.h"
 
-#define CLOZE_ABI_VERSION "3"  // 3: Batch::training_fraction, Modality::labelled_dataset
+#define CLOZE_ABI_VERSION "4"  // 4: Dataset::collate_in_epoch, BadSamples::report_one
 #define CLOZE_STRINGIFY_(x) #x
 #define CLOZE_STRINGIFY(x) CLOZE_STRINGIFY_(x)
 #define CLOZE_ABI_STAMP                                                   \

@@ -16,7 +16,7 @@ namespace cloze {
 // Independent purposes draw from distinct streams, so adding draws to one never
 // shifts another.
 enum class RngStream : uint64_t { corruption = 1, data_order = 2, model_init = 3, dropout = 4, mixture = 5,
-                                 bootstrap = 6, evaluation = 7 };
+                                 bootstrap = 6, evaluation = 7, augmentation = 8 };
 
 // A seed for one part of a whole (the second stage of a chain), unrelated to
 // `seed` and to the seeds of the other parts.

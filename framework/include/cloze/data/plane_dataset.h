@@ -39,6 +39,11 @@ class PlaneDataset final : public Dataset {
   Normalize normalize_;
 };
 
+// The batch of `planes` [B, C, H, W] (normalised already) at `indices`:
+// units [B, N, p*p*C] on `grid`, no padding, `labels` [B].
+Batch plane_batch(const at::Tensor& planes, at::Tensor labels, const std::vector<int64_t>& indices, int64_t patch,
+                  const Grid& grid);
+
 // Cuts a split to its first `limit` samples (all when 0), copying them so the
 // rest is freed: the max_train / max_eval of modalities that decode up front.
 void keep_first(at::Tensor& planes, at::Tensor& labels, int64_t limit);

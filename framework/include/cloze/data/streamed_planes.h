@@ -1,0 +1,66 @@
+// One split of planes decoded as batches ask for them (pictures, clips), for
+// datasets larger than memory: the files are listed up front, each batch's
+// are read in the loader thread that makes it, and resident memory holds the
+// batches in flight, not the dataset. The modality gives the reader (decode,
+// resize, augment); this class gives what every streaming modality shares:
+// augmentation draws keyed by (seed, epoch, sample), bad files handled as
+// loader.on_bad_sample says, normalisation and patches.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloze/core/modality.h"
+#include "cloze/core/rng.h"
+#include "cloze/data/bad_samples.h"
+#include "cloze/data/labelled_folder.h"
+#include "cloze/data/plane_dataset.h"
+
+namespace cloze {
+
+class StreamedPlanes final : public Dataset {
+ public:
+  // Reads `file` as a [C, H, W] plane (the same shape and dtype for every
+  // file). `draws` is null for the deterministic view (evaluation, collate)
+  // and otherwise the sample's random stream for the epoch. Returns an
+  // undefined tensor, with `error` saying why, when the file cannot be read.
+  using Reader = std::function<at::Tensor(const LabelledFile& file, SampleRng* draws, std::string& error)>;
+
+  struct Options {
+    std::string source;  // the folder, named in errors and bad-sample counts
+    int64_t height = 0, width = 0, patch = 0;  // of every plane; p divides both
+    bool augment = false;                      // collate_in_epoch passes draws to the reader
+    uint64_t seed = 0;
+  };
+
+  StreamedPlanes(std::vector<LabelledFile> files, Reader read, Options options, PlaneDataset::Normalize normalize,
+                 std::shared_ptr<BadSamples> bad_samples);
+
+  int64_t size() const override { return static_cast<int64_t>(files_.size()); }
+  Batch collate(const std::vector<int64_t>& indices) const override;
+  Batch collate_in_epoch(const std::vector<int64_t>& indices, int64_t epoch) const override;
+
+  // The planes [B, C, H, W] and labels [B] at `indices`, not normalised
+  // (`epoch` < 0: the deterministic view). A file that cannot be read is
+  // reported to the bad samples; when they say skip, the next readable file
+  // of the split (in listing order, wrapping) stands in for it, so a batch
+  // keeps its size and stays a function of (seed, epoch, indices).
+  std::pair<at::Tensor, at::Tensor> planes(const std::vector<int64_t>& indices, int64_t epoch) const;
+
+ private:
+  Batch batch(const std::vector<int64_t>& indices, int64_t epoch) const;
+
+  std::vector<LabelledFile> files_;
+  Reader read_;
+  Options options_;
+  Grid grid_;
+  PlaneDataset::Normalize normalize_;
+  std::shared_ptr<BadSamples> bad_samples_;
+};
+
+}  // namespace cloze
