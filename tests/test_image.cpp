@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -36,6 +37,8 @@
 #include "cloze/core/rng.h"
 #include "cloze/data/loader.h"
 #include "cloze/data/patches.h"
+#include "cloze/data/tar_shards.h"
+#include "tar_writer.h"
 #include "test_support.h"
 
 namespace {
@@ -631,6 +634,115 @@ TEST_CASE("MAE's crop box draws as torchvision's RandomResizedCrop: area, aspect
     }
     const double p = reference.fallback;
     CHECK(fallbacks / draws == Approx(p).margin(5 * std::sqrt(2 * p * (1 - p) / draws) + 1e-6));
+  }
+}
+
+namespace {
+
+std::string png_bytes(const cv::Mat& picture) {
+  std::vector<uint8_t> bytes;
+  REQUIRE(cv::imencode(".png", picture, bytes));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// 12 pictures as PNG files in FOLDER/files/c/ and as 3 WebDataset shards of
+// 4 in FOLDER/shards/ (KEY.png, KEY.cls = KEY mod 3), in the same order.
+void write_files_and_shards(const fs::path& folder) {
+  for (int shard = 0; shard < 3; ++shard) {
+    test_support::TarMembers members;
+    for (int i = 4 * shard; i < 4 * shard + 4; ++i) {
+      const std::string key = (i < 10 ? "0" : "") + std::to_string(i);
+      const cv::Mat picture = random_picture(10, 12, CV_8UC3);
+      write_png(folder / "files" / "c" / (key + ".png"), picture);
+      members.push_back({key + ".png", png_bytes(picture)});
+      members.push_back({key + ".cls", std::to_string(i % 3)});
+    }
+    test_support::write_tar(folder / "shards" / ("shard-00000" + std::to_string(shard) + ".tar"), members);
+  }
+}
+
+cloze::Params shard_params(const fs::path& folder) {
+  return image_params(folder, {{"image_size", int64_t{8}}, {"channels", int64_t{3}},
+                               {"normalize", std::string("none")}, {"eval_fraction", 0.0}});
+}
+
+}  // namespace
+
+TEST_CASE("tar shards: pictures read from WebDataset shards equal the same files in a folder, labelled by .cls") {
+  Fixture f("shards");
+  write_files_and_shards(f.dir);
+  const auto shards = make(shard_params(f.dir / "shards"));
+  const auto files = make(shard_params(f.dir / "files"));
+  const cloze::Batch from_shards = whole_split(*shards, cloze::Split::train);
+  REQUIRE(from_shards.units.size(0) == 12);
+  CHECK(from_shards.units.equal(whole_split(*files, cloze::Split::train).units));
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 12; ++i) labels.push_back(i % 3);
+  CHECK(from_shards.labels.equal(at::tensor(labels, at::kLong)));
+  cloze::Corrupted corrupted;
+  corrupted.loss_mask = at::zeros({12, 4}, at::kBool);
+  CHECK_THAT(shards->preview(from_shards, corrupted, 2), Contains("2"));
+}
+
+TEST_CASE("tar shards: a bad member and a shard cut short follow on_bad_sample") {
+  Fixture f("bad_shards");
+  const std::string good = png_bytes(random_picture(10, 12, CV_8UC3));
+  test_support::write_tar(f.dir / "member" / "shard-0.tar",
+                          {{"a.png", good}, {"a.cls", "0"}, {"b.png", "not a picture"}, {"b.cls", "1"}});
+  const fs::path member = f.dir / "member" / "shard-0.tar" / "b.png";
+  const auto strict = make(shard_params(f.dir / "member"));
+  CHECK_NOTHROW(strict->dataset(cloze::Split::train)->collate({0}));
+  CHECK_THROWS_WITH(strict->dataset(cloze::Split::train)->collate({1}), Contains(member.string() + ": cannot be read"));
+  const auto bad = skipping(1.0);
+  const cloze::Batch batch = whole_split(*make(shard_params(f.dir / "member"), bad), cloze::Split::train);
+  CHECK(batch.units[1].equal(batch.units[0]));  // a stands in for b, the next readable one (wrapping)
+  REQUIRE(bad->skipped().size() == 1);
+  CHECK(bad->skipped()[0].path == member);
+
+  // Cut inside c.png's data: a and b survive, the shard is named.
+  test_support::write_tar(f.dir / "whole.tar", {{"a.png", good}, {"b.png", good}, {"c.png", good + good}});
+  const std::string whole = test_support::read_bytes(f.dir / "whole.tar");
+  const auto inside_c = static_cast<std::size_t>(cloze::index_tar(f.dir / "whole.tar").members.at(2).offset + 100);
+  fs::create_directories(f.dir / "cut");
+  test_support::write_bytes(f.dir / "cut" / "shard-0.tar", whole.substr(0, inside_c));
+  CHECK_THROWS_WITH(make(shard_params(f.dir / "cut")),
+                    Contains((f.dir / "cut" / "shard-0.tar").string() + ": cannot be read"));
+  const auto cut = skipping(1.0);
+  const auto kept = make(shard_params(f.dir / "cut"), cut);
+  CHECK(kept->dataset(cloze::Split::train)->size() == 2);
+  REQUIRE(cut->skipped().size() == 1);
+  CHECK(cut->skipped()[0].path == f.dir / "cut" / "shard-0.tar");
+}
+
+TEST_CASE("tar shards: across 2 ranks x 2 loader workers every sample is read once an epoch") {
+  Fixture f("shard_ranks");
+  write_files_and_shards(f.dir);
+  const auto train = make(shard_params(f.dir / "shards"))->dataset(cloze::Split::train);
+  cloze::Params params("corruption", registry().info(cloze::PluginKind::corruption, "patch_mask").schema);
+  const auto corruption = registry().make_corruption("patch_mask", params);
+  cloze::UnitSpec units;
+  units.kind = cloze::UnitKind::continuous;
+  units.unit_dim = 48;
+  corruption->prepare(units);
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    std::vector<int64_t> seen;
+    for (int64_t rank = 0; rank < 2; ++rank) {
+      cloze::LoaderOptions options;
+      options.batch_size = 4;
+      options.shard = {rank, 2};
+      options.workers = 2;
+      options.prefetch = 2;
+      cloze::Loader loader(train, corruption, /*seed=*/3, options, /*first_batch=*/3 * epoch);
+      for (int k = 0; k < 3; ++k) {
+        const cloze::Batch batch = loader.next().batch;
+        CHECK(batch.epoch == epoch);
+        seen.insert(seen.end(), batch.sample_ids.begin(), batch.sample_ids.end());
+      }
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<int64_t> all(12);
+    std::iota(all.begin(), all.end(), int64_t{0});
+    CHECK(seen == all);
   }
 }
 

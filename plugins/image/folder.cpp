@@ -6,8 +6,6 @@
 #endif
 
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -20,10 +18,11 @@ namespace cloze::image {
 
 namespace fs = std::filesystem;
 
-LabelledFolder list_picture_folder(const fs::path& folder, double eval_fraction) {
-  LabelledFolder listing = list_labelled_folder(folder, {".png", ".jpg", ".jpeg"}, eval_fraction);
+LabelledFolder list_picture_folder(const fs::path& folder, double eval_fraction, BadSamples& bad_samples) {
+  LabelledFolder listing = list_labelled_folder(folder, {".png", ".jpg", ".jpeg"}, eval_fraction, /*shards=*/true);
+  bad_samples.report(folder.string(), listing.damaged_shards, listing.shards, "shards");
   if (listing.train.empty() && listing.eval.empty())
-    throw Error(folder.string() + ": holds no .png, .jpg or .jpeg pictures");
+    throw Error(folder.string() + ": holds no .png, .jpg or .jpeg pictures, in files or in .tar shards");
   return listing;
 }
 
@@ -31,19 +30,11 @@ LabelledFolder list_picture_folder(const fs::path& folder, double eval_fraction)
 
 namespace {
 
-// The bytes of `file`, or why there are none.
-bool read_file(const fs::path& file, std::vector<uint8_t>& bytes, std::string& error) {
-  std::ifstream in(file, std::ios::binary);
-  if (in) bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in && !bytes.empty()) return true;
-  error = in ? "the file is empty" : "the file cannot be opened";
-  return false;
-}
-
-// `file` decoded as 8-bit grey or BGR, or an empty picture and why.
-cv::Mat decode(const fs::path& file, int flags, std::string& error) {
+// `file` (a picture file or a shard's member) decoded as 8-bit grey or BGR,
+// or an empty picture and why.
+cv::Mat decode(const LabelledFile& file, int flags, std::string& error) {
   std::vector<uint8_t> bytes;
-  if (!read_file(file, bytes, error)) return {};
+  if (!read_bytes(file, bytes, error)) return {};
   if (error = png_damage(bytes.data(), bytes.size()); !error.empty()) return {};
   cv::Mat picture;
   try {
@@ -60,14 +51,11 @@ cv::Mat decode(const fs::path& file, int flags, std::string& error) {
 
 StreamedPlanes::Reader picture_reader(const DecodeOptions& options) {
   const int side = static_cast<int>(options.image_size);
-  const int64_t channels = options.channels;
-  const int flags = channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;  // both 8-bit
-  return [side, channels, flags](const LabelledFile& file, SampleRng* draws, std::string& error) {
-    const cv::Mat picture = decode(file.path, flags, error);
+  const int flags = options.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;  // both 8-bit
+  return [side, flags](const LabelledFile& file, SampleRng* draws, std::string& error) {
+    const cv::Mat picture = decode(file, flags, error);
     if (picture.empty()) return at::Tensor();
-    at::Tensor plane = at::empty({channels, side, side}, at::kByte);
-    copy_to_planes(draws ? mae_augment(picture, side, *draws) : to_square(picture, side), plane);
-    return plane;
+    return to_planes(draws ? mae_augment(picture, side, *draws) : to_square(picture, side));
   };
 }
 

@@ -138,7 +138,7 @@ at::Tensor to_pixels(const IdxArray& images, const DecodeOptions& options) {
     for (int64_t i = 0; i < count; ++i) {
       const cv::Mat picture(static_cast<int>(rows), static_cast<int>(cols), CV_8UC1,
                             const_cast<uint8_t*>(images.values() + i * rows * cols));
-      copy_to_planes(to_square(picture, static_cast<int>(side)), grey[i]);
+      grey[i].copy_(to_planes(to_square(picture, static_cast<int>(side))));
     }
   }
   return options.channels == 1 ? grey : grey.expand({count, options.channels, side, side}).contiguous();

@@ -3,7 +3,6 @@
 // in the loader threads) into normalised p x p x C patches on an [S/p, S/p]
 // grid, and the plugin entry point.
 #include <ATen/Functions.h>
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -31,10 +30,6 @@ namespace {
 
 constexpr int64_t max_image_size = 8192;
 constexpr int64_t picture_side = 112;  // pixels a preview picture's panel is scaled up to, about
-// A folder's normalize = "dataset" statistics come from this many train
-// pictures (at most), spread evenly over its listing: enough for the mean and
-// std of each channel to three digits without decoding a large folder twice.
-constexpr int64_t stats_pictures = 1024;
 
 Schema schema() {
   Schema schema{
@@ -91,44 +86,26 @@ auto reading_path(const Params& params, Read read) {
   }
 }
 
-// The first `limit` files (all when 0).
-void keep_first(std::vector<LabelledFile>& files, int64_t limit) {
-  if (limit > 0 && limit < static_cast<int64_t>(files.size())) files.resize(static_cast<std::size_t>(limit));
-}
-
 ChannelStats stats_for(const std::string& normalize, int64_t channels, const std::function<at::Tensor()>& train) {
   if (normalize == "dataset") return dataset_stats(train());
   if (normalize == "imagenet") return imagenet_stats(channels);
   return identity_stats(channels);
 }
 
-// Up to stats_pictures of a folder's train pictures [S, C, H, W], as eval
-// sees them, decoded in parallel a chunk at a time.
-at::Tensor stats_sample(const StreamedPlanes& train) {
-  const int64_t count = std::min(train.size(), stats_pictures), chunk = 64;
-  std::vector<at::Tensor> parts(static_cast<std::size_t>((count + chunk - 1) / chunk));
-  at::parallel_for(0, static_cast<int64_t>(parts.size()), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t part = begin; part < end; ++part) {
-      std::vector<int64_t> picked;
-      for (int64_t i = part * chunk; i < std::min(count, (part + 1) * chunk); ++i)
-        picked.push_back(i * train.size() / count);
-      parts[static_cast<std::size_t>(part)] = train.planes(picked, /*epoch=*/-1).first;
-    }
-  });
-  return at::cat(parts);
-}
-
-// (pixels / 255 - mean) / std per channel, as one multiply-add.
+// (pixels / 255 - mean) / std per channel, as one multiply-add in place on
+// the float units (channel innermost, patches.h).
 PlaneDataset::Normalize normalizer(const ChannelStats& stats) {
   std::vector<double> scale, shift;
   for (std::size_t c = 0; c < stats.mean.size(); ++c) {
     scale.push_back(1.0 / (255.0 * stats.std[c]));
     shift.push_back(stats.mean[c] / stats.std[c]);
   }
-  const at::Tensor scale_planes = at::tensor(scale, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
-  const at::Tensor shift_planes = at::tensor(shift, at::kDouble).to(at::kFloat).reshape({1, -1, 1, 1});
-  return [scale_planes, shift_planes](const at::Tensor& pixels) {
-    return pixels.to(at::kFloat) * scale_planes - shift_planes;
+  const at::Tensor scale_channels = at::tensor(scale, at::kDouble).to(at::kFloat);  // [C]
+  const at::Tensor shift_channels = at::tensor(shift, at::kDouble).to(at::kFloat);  // [C]
+  return [scale_channels, shift_channels](const at::Tensor& pixels) {
+    at::Tensor units = pixels.to(at::kFloat);
+    units.view({-1, scale_channels.size(0)}).mul_(scale_channels).sub_(shift_channels);
+    return units;
   };
 }
 
@@ -207,7 +184,9 @@ class ImageModality final : public Modality {
     side_ = params.integer("image_size");
     params.require(side_ > 0, "image_size",
                    "a folder of pictures needs a size to bring them all to (0 keeps IDX images as they are)");
-    LabelledFolder listing = reading_path(params, [&] { return list_picture_folder(path, params.real("eval_fraction")); });
+    LabelledFolder listing = reading_path(params, [&] {
+      return list_picture_folder(path, params.real("eval_fraction"), *context.bad_samples);
+    });
     keep_first(listing.train, params.integer("max_train"));
     keep_first(listing.eval, params.integer("max_eval"));
     class_names_ = std::move(listing.class_names);
@@ -221,7 +200,7 @@ class ImageModality final : public Modality {
     };
     const auto as_read = [](const at::Tensor& pixels) { return pixels; };
     stats_ = stats_for(params.string("normalize"), channels_,
-                       [&] { return stats_sample(*split(listing.train, false, as_read)); });
+                       [&] { return split(listing.train, false, as_read)->statistics_sample(); });
     train_ = split(std::move(listing.train), options.augment, normalizer(stats_));
     eval_ = split(std::move(listing.eval), false, normalizer(stats_));
   }

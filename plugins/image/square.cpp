@@ -19,14 +19,14 @@ cv::Mat to_square(const cv::Mat& picture, int side) {
   return resized(cv::Rect((cols - side) / 2, (rows - side) / 2, side, side));
 }
 
-void copy_to_planes(const cv::Mat& picture, at::Tensor planes) {
-  cv::Mat packed;  // continuous [H, W, C], RGB
+at::Tensor to_planes(const cv::Mat& picture) {
+  at::Tensor pixels = at::empty({picture.rows, picture.cols, picture.channels()}, at::kByte);  // [H, W, C]
+  cv::Mat rgb(picture.rows, picture.cols, picture.type(), pixels.data_ptr<uint8_t>());
   if (picture.channels() == 3)
-    cv::cvtColor(picture, packed, cv::COLOR_BGR2RGB);
+    cv::cvtColor(picture, rgb, cv::COLOR_BGR2RGB);
   else
-    packed = picture.isContinuous() ? picture : picture.clone();
-  const at::Tensor view = at::from_blob(packed.data, {packed.rows, packed.cols, packed.channels()}, at::kByte);
-  planes.copy_(view.permute({2, 0, 1}));
+    picture.copyTo(rgb);
+  return pixels.permute({2, 0, 1});
 }
 
 }  // namespace cloze::image

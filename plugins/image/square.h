@@ -15,8 +15,10 @@ namespace cloze::image {
 // bilinear when enlarging) and its centre cropped to side x side.
 cv::Mat to_square(const cv::Mat& picture, int side);
 
-// Copies an 8-bit [H, W, C] picture (BGR when C = 3) into `planes`
-// [C, H, W] uint8, converting BGR to RGB.
-void copy_to_planes(const cv::Mat& picture, at::Tensor planes);
+// An 8-bit [H, W, C] picture (BGR when C = 3) as [C, H, W] uint8 RGB planes,
+// kept interleaved in memory (channels-last strides): converting to RGB is
+// one vectorised pass, and patches (p x p x C, channel innermost) are later
+// cut from runs of p*C contiguous bytes rather than gathered byte by byte.
+at::Tensor to_planes(const cv::Mat& picture);
 
 }  // namespace cloze::image

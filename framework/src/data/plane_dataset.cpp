@@ -23,14 +23,14 @@ Batch PlaneDataset::collate(const std::vector<int64_t>& indices) const {
       throw Error(who_ + ": sample " + std::to_string(index) + " is outside the split's " + std::to_string(size()) +
                   " samples");
   const at::Tensor index = at::tensor(indices, at::kLong);
-  return plane_batch(normalize_(planes_.index_select(0, index)), labels_.index_select(0, index), indices, patch_,
-                     grid_);
+  return plane_batch(planes_.index_select(0, index), labels_.index_select(0, index), indices, patch_, grid_,
+                     normalize_);
 }
 
 Batch plane_batch(const at::Tensor& planes, at::Tensor labels, const std::vector<int64_t>& indices, int64_t patch,
-                  const Grid& grid) {
+                  const Grid& grid, const PlaneDataset::Normalize& normalize) {
   Batch batch;
-  batch.units = patchify(planes, patch);  // [B, N, p*p*C]
+  batch.units = normalize(patchify(planes, patch));  // [B, N, p*p*C]
   batch.padding = at::zeros({static_cast<int64_t>(indices.size()), grid.numel()}, at::kBool);
   batch.labels = std::move(labels);
   batch.grid = grid;

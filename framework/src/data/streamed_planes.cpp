@@ -1,7 +1,9 @@
 #include "cloze/data/streamed_planes.h"
 
 #include <ATen/Functions.h>
+#include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "cloze/core/error.h"
@@ -36,24 +38,48 @@ std::pair<at::Tensor, at::Tensor> StreamedPlanes::planes(const std::vector<int64
       std::string error;
       plane = read_(file, epoch >= 0 ? &draws : nullptr, error);
       if (!plane.defined())
-        bad_samples_->report_one(options_.source, {file.path, error}, count);
+        bad_samples_->report_one(options_.source, {file.where(), error}, count);
       else
         labels.push_back(file.label);
     }
     planes.push_back(std::move(plane));
   }
-  return {at::stack(planes), at::tensor(labels, at::kLong)};
+  // Channels last, as readers of interleaved pixels give them: the copies
+  // run over contiguous bytes, and so does patchify later.
+  at::Tensor batch = at::empty({static_cast<int64_t>(planes.size()), planes[0].size(0), planes[0].size(1),
+                                planes[0].size(2)},
+                               planes[0].options(), at::MemoryFormat::ChannelsLast);
+  for (std::size_t i = 0; i < planes.size(); ++i) batch[static_cast<int64_t>(i)].copy_(planes[i]);
+  return {batch, at::tensor(labels, at::kLong)};
 }
 
 Batch StreamedPlanes::batch(const std::vector<int64_t>& indices, int64_t epoch) const {
   auto [pixels, labels] = planes(indices, epoch);
-  return plane_batch(normalize_(pixels), std::move(labels), indices, options_.patch, grid_);
+  return plane_batch(pixels, std::move(labels), indices, options_.patch, grid_, normalize_);
 }
 
 Batch StreamedPlanes::collate(const std::vector<int64_t>& indices) const { return batch(indices, -1); }
 
 Batch StreamedPlanes::collate_in_epoch(const std::vector<int64_t>& indices, int64_t epoch) const {
   return batch(indices, options_.augment ? epoch : -1);
+}
+
+at::Tensor StreamedPlanes::statistics_sample() const {
+  const int64_t count = std::min(size(), statistics_sample_size), chunk = 64;
+  if (count == 0) throw Error(options_.source + ": no files to take normalisation statistics from");
+  std::vector<at::Tensor> parts(static_cast<std::size_t>((count + chunk - 1) / chunk));
+  at::parallel_for(0, static_cast<int64_t>(parts.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      std::vector<int64_t> picked;
+      for (int64_t i = part * chunk; i < std::min(count, (part + 1) * chunk); ++i) picked.push_back(i * size() / count);
+      parts[static_cast<std::size_t>(part)] = planes(picked, /*epoch=*/-1).first;
+    }
+  });
+  return at::cat(parts).contiguous();  // [S, C, H, W] in that order, as statistics read it
+}
+
+void keep_first(std::vector<LabelledFile>& files, int64_t limit) {
+  if (limit > 0 && limit < static_cast<int64_t>(files.size())) files.resize(static_cast<std::size_t>(limit));
 }
 
 }  // namespace cloze

@@ -16,7 +16,11 @@ namespace cloze {
 
 class PlaneDataset final : public Dataset {
  public:
-  // Maps a [B, C, H, W] selection of the stored planes to normalised float32 values.
+  // Maps units [B, N, p*p*C] cut from the stored planes (their dtype, the
+  // channel innermost) to normalised float32 values. Patches are cut first,
+  // on the stored bytes, so a batch allocates its float units once: at ViT
+  // sizes each float copy is tens of MB, past glibc's mmap threshold, and
+  // every fresh one is paid for in page faults.
   using Normalize = std::function<at::Tensor(const at::Tensor&)>;
 
   // `planes`: [S, C, H, W], any dtype (uint8 pixels, float spectrograms);
@@ -26,7 +30,7 @@ class PlaneDataset final : public Dataset {
 
   int64_t size() const override { return planes_.size(0); }
 
-  // units [B, N, p*p*C] float32: patchify(normalize(planes[indices])), see
+  // units [B, N, p*p*C] float32: normalize(patchify(planes[indices])), see
   // patches.h for the layout; padding [B, N] all false; labels [B]. Reads
   // shared tensors only, so any number of loader threads may call it at once.
   Batch collate(const std::vector<int64_t>& indices) const override;
@@ -39,10 +43,10 @@ class PlaneDataset final : public Dataset {
   Normalize normalize_;
 };
 
-// The batch of `planes` [B, C, H, W] (normalised already) at `indices`:
-// units [B, N, p*p*C] on `grid`, no padding, `labels` [B].
+// The batch of `planes` [B, C, H, W] at `indices`: units
+// normalize(patchify(planes)) [B, N, p*p*C] on `grid`, no padding, `labels` [B].
 Batch plane_batch(const at::Tensor& planes, at::Tensor labels, const std::vector<int64_t>& indices, int64_t patch,
-                  const Grid& grid);
+                  const Grid& grid, const PlaneDataset::Normalize& normalize);
 
 // Cuts a split to its first `limit` samples (all when 0), copying them so the
 // rest is freed: the max_train / max_eval of modalities that decode up front.

@@ -45,12 +45,25 @@ class StreamedPlanes final : public Dataset {
   Batch collate(const std::vector<int64_t>& indices) const override;
   Batch collate_in_epoch(const std::vector<int64_t>& indices, int64_t epoch) const override;
 
-  // The planes [B, C, H, W] and labels [B] at `indices`, not normalised
+  // The planes [B, C, H, W] (channels-last memory) and labels [B] at
+  // `indices`, not normalised
   // (`epoch` < 0: the deterministic view). A file that cannot be read is
   // reported to the bad samples; when they say skip, the next readable file
   // of the split (in listing order, wrapping) stands in for it, so a batch
   // keeps its size and stays a function of (seed, epoch, indices).
   std::pair<at::Tensor, at::Tensor> planes(const std::vector<int64_t>& indices, int64_t epoch) const;
+
+  // A modality's normalisation statistics come from at most this many of its
+  // train planes: enough for a mean and std to three digits without decoding
+  // a large folder twice.
+  static constexpr int64_t statistics_sample_size = 1024;
+
+  // Up to statistics_sample_size planes, contiguous [S, C, H, W], as
+  // planes() gives them in the deterministic view, spread evenly over the
+  // listing (file i * size() / S for i < S; every file of a smaller split),
+  // decoded in parallel a chunk at a time. Throws cloze::Error naming the
+  // source when the split holds no files.
+  at::Tensor statistics_sample() const;
 
  private:
   Batch batch(const std::vector<int64_t>& indices, int64_t epoch) const;
@@ -62,5 +75,9 @@ class StreamedPlanes final : public Dataset {
   PlaneDataset::Normalize normalize_;
   std::shared_ptr<BadSamples> bad_samples_;
 };
+
+// Cuts a split's listing to its first `limit` files (all when 0): the
+// max_train / max_eval of the modalities that stream.
+void keep_first(std::vector<LabelledFile>& files, int64_t limit);
 
 }  // namespace cloze
