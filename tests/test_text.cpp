@@ -24,6 +24,8 @@
 #include "cloze/core/modality.h"
 #include "cloze/core/params.h"
 #include "cloze/core/registry.h"
+#include "cloze/data/tar_shards.h"
+#include "tar_writer.h"
 #include "test_support.h"
 
 namespace {
@@ -331,6 +333,47 @@ TEST_CASE("separator lines split documents; folders are read sorted, with exclud
   for (int64_t i = 0; i < train->size(); ++i)
     if (batch.units[i][0].item<int64_t>() == eos) document_labels.push_back(labels[static_cast<std::size_t>(i)]);
   CHECK(document_labels == std::vector<int64_t>{0, 0, 0, 1, 1, 2});
+}
+
+TEST_CASE("WebDataset shards: each KEY.txt member is a document labelled by its shard; a bad member and a shard cut "
+          "short follow on_bad_sample") {
+  Fixture f("shards");
+  test_support::write_tar(f.dir / "corpus" / "shard-0.tar", {{"a.txt", "first\n%\nstill first\n"},
+                                                             {"a.json", "{\"not\": \"text\"}"},
+                                                             {"b.txt", "second"},
+                                                             {"c.txt", "bad \xFF byte"}});
+  test_support::write_tar(f.dir / "corpus" / "shard-1.tar", {{"d.txt", "third"}});
+  f.write("corpus/plain", "fourth\n%\nfifth\n");
+  const auto params = text_params({{"corpus", Strings{(f.dir / "corpus").string()}},
+                                   {"separator", std::string("%")},  // splits the plain file, not a member
+                                   {"tokenizer", std::string("byte")},
+                                   {"eval_fraction", 0.0},
+                                   {"seq_len", int64_t{1}}});
+  const std::string bad = (f.dir / "corpus" / "shard-0.tar" / "c.txt").string();
+  CHECK_THROWS_WITH(make(params, f.context()), Contains(bad + ":1: cannot be read (not valid UTF-8"));
+  const auto skipping = f.skipping_context();
+  const auto train = make(params, skipping)->dataset(cloze::Split::train);
+  // Files in sorted order: plain, shard-0.tar, shard-1.tar.
+  CHECK(byte_documents(*train) == Strings{"fourth", "fifth", "first\n%\nstill first", "second", "third"});
+  const auto batch = train->collate(indices(train->size()));
+  const auto labels = labels_of(batch);
+  std::vector<int64_t> document_labels;
+  for (int64_t i = 0; i < train->size(); ++i)
+    if (batch.units[i][0].item<int64_t>() == eos) document_labels.push_back(labels[static_cast<std::size_t>(i)]);
+  CHECK(document_labels == std::vector<int64_t>{0, 0, 1, 1, 2});
+  REQUIRE(skipping.bad_samples->skipped().size() == 1);
+  CHECK(skipping.bad_samples->skipped()[0].path == bad + ":1");
+
+  // Cut inside b.txt: a.txt survives and the shard is named.
+  const std::string whole = test_support::read_bytes(f.dir / "corpus" / "shard-0.tar");
+  const auto inside_b = cloze::index_tar(f.dir / "corpus" / "shard-0.tar").members.at(2).offset + 2;
+  f.write("cut/shard-0.tar", whole.substr(0, static_cast<std::size_t>(inside_b)));
+  auto cut_params = params;
+  cut_params.set("corpus", Strings{(f.dir / "cut").string()}, "test");
+  CHECK_THROWS_WITH(make(cut_params, f.context("cut-cache")),
+                    Contains((f.dir / "cut" / "shard-0.tar").string() + ": cannot be read"));
+  const auto cut_skipping = f.skipping_context();
+  CHECK(byte_documents(*make(cut_params, cut_skipping)->dataset(cloze::Split::train)) == Strings{"first\n%\nstill first"});
 }
 
 TEST_CASE("JSONL: one document per line from the named field; a bad line is named by file:line") {

@@ -1,6 +1,7 @@
 // Listing a corpus's files and splitting them into documents: plain text (one
-// document per file, or separated by a line such as fortune's "%") and JSONL
-// (one document per line, its text in one field).
+// document per file, or separated by a line such as fortune's "%"), JSONL
+// (one document per line, its text in one field) and WebDataset tar shards
+// (one document per KEY.txt member).
 #include "corpus.h"
 
 #include <fnmatch.h>
@@ -11,8 +12,11 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "cloze/core/error.h"
+#include "cloze/data/labelled_folder.h"
+#include "cloze/data/tar_shards.h"
 #include "utf8.h"
 
 namespace cloze::text {
@@ -135,6 +139,31 @@ void read_jsonl(const fs::path& file, const std::string& field, FileDocuments& d
   });
 }
 
+// A WebDataset shard: each KEY.txt member is one document, whatever the
+// format and separator. A shard cut short is set aside as unreadable from the
+// damage on.
+void read_shard(const fs::path& shard, const Corpus::Visit& visit, int64_t label, Corpus::Scan& scan) {
+  const TarIndex index = index_tar(shard);
+  std::vector<uint8_t> bytes;
+  for (const TarMember& member : index.members) {
+    if (split_key(member.name).second != "txt" || member.size == 0) continue;  // an empty one is blank
+    LabelledFile file;
+    file.path = shard;
+    file.member = member.name;
+    file.offset = member.offset;
+    file.size = member.size;
+    const fs::path where = file.where();
+    std::string error;
+    if (!read_bytes(file, bytes, error)) {
+      scan.unreadable.push_back({where, error});
+      continue;
+    }
+    FileDocuments documents{visit, where, label, scan};
+    documents.offer(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), 1);
+  }
+  if (!index.damage.empty()) scan.unreadable.push_back({shard, index.damage});
+}
+
 }  // namespace
 
 Corpus::Corpus(CorpusOptions options) : options_(std::move(options)) {
@@ -169,7 +198,12 @@ std::string Corpus::name() const { return joined(options_.paths); }
 Corpus::Scan Corpus::for_each_document(const Visit& visit) const {
   Scan scan;
   for (std::size_t i = 0; i < files_.size(); ++i) {
-    FileDocuments documents{visit, files_[i], static_cast<int64_t>(i), scan};
+    const auto label = static_cast<int64_t>(i);
+    if (files_[i].extension() == ".tar") {
+      read_shard(files_[i], visit, label, scan);
+      continue;
+    }
+    FileDocuments documents{visit, files_[i], label, scan};
     if (options_.format == Format::jsonl)
       read_jsonl(files_[i], options_.jsonl_field, documents);
     else
