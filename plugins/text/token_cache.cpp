@@ -43,6 +43,9 @@ struct Block {
 void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& folder) {
   fs::create_directories(folder);
   std::ofstream tokens(folder / tokens_file, std::ios::binary);
+  // Spans are written a block at a time too: a corpus of short documents
+  // (10 M glosses in a GB) would otherwise hold hundreds of MB of them.
+  std::ofstream spans(folder / documents_file, std::ios::binary);
   std::vector<DocumentSpan> documents;
   int64_t position = 0;
   Block block;
@@ -63,6 +66,8 @@ void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& fol
       documents.push_back({position, length, block.labels[k]});
       position += length;
     }
+    write_all(spans, documents);
+    documents.clear();
     block = Block{};
   };
   const Corpus::Scan scan = corpus.for_each_document([&](std::string_view text, int64_t label) {
@@ -72,8 +77,6 @@ void build(const Corpus& corpus, const Tokenizer& tokenizer, const fs::path& fol
     if (block.bytes >= kBlockBytes || block.texts.size() >= kBlockDocuments) flush();
   });
   flush();
-  std::ofstream spans(folder / documents_file, std::ios::binary);
-  write_all(spans, documents);
   std::ofstream unreadable(folder / unreadable_file);
   unreadable << to_jsonl(scan.unreadable);
   if (!tokens.flush() || !spans.flush() || !unreadable.flush())
