@@ -517,25 +517,6 @@ std::shared_ptr<cloze::Modality> augmented(const Fixture& f, uint64_t seed) {
               nullptr, seed);
 }
 
-// `count` batches of 4 from batch `first` on, through patch masking.
-std::vector<at::Tensor> loaded_units(const std::shared_ptr<cloze::Dataset>& dataset, int64_t workers, int64_t first,
-                                     int64_t count) {
-  cloze::Params params("corruption", registry().info(cloze::PluginKind::corruption, "patch_mask").schema);
-  const auto corruption = registry().make_corruption("patch_mask", params);
-  cloze::UnitSpec units;
-  units.kind = cloze::UnitKind::continuous;
-  units.unit_dim = 48;
-  corruption->prepare(units);
-  cloze::LoaderOptions options;
-  options.batch_size = 4;
-  options.workers = workers;
-  options.prefetch = 2;
-  cloze::Loader loader(dataset, corruption, /*seed=*/5, options, first);
-  std::vector<at::Tensor> out;
-  for (int64_t k = 0; k < count; ++k) out.push_back(loader.next().batch.units);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("augment = mae: a sample's crop is drawn from (seed, epoch, sample), the same with 0, 1 and 4 workers and "
@@ -557,13 +538,13 @@ TEST_CASE("augment = mae: a sample's crop is drawn from (seed, epoch, sample), t
   CHECK(eval->collate_in_epoch({0, 1}, 3).units.equal(eval->collate({0, 1}).units));
 
   // 6 batches of 4 are 3 epochs of 8 pictures.
-  const auto serial = loaded_units(train, 0, 0, 6);
+  const auto serial = test_support::loaded_units(train, 48, 0, 0, 6);
   for (const int64_t workers : {1, 4}) {
     INFO(workers << " workers");
-    const auto threaded = loaded_units(train, workers, 0, 6);
+    const auto threaded = test_support::loaded_units(train, 48, workers, 0, 6);
     for (std::size_t k = 0; k < serial.size(); ++k) CHECK(threaded[k].equal(serial[k]));
   }
-  const auto resumed = loaded_units(train, 2, 3, 3);
+  const auto resumed = test_support::loaded_units(train, 48, 2, 3, 3);
   for (std::size_t k = 0; k < resumed.size(); ++k) CHECK(resumed[k].equal(serial[k + 3]));
   CHECK_FALSE(serial[0].equal(serial[2]));  // epoch 1 reorders and recrops the same pictures
 }
@@ -718,12 +699,7 @@ TEST_CASE("tar shards: across 2 ranks x 2 loader workers every sample is read on
   Fixture f("shard_ranks");
   write_files_and_shards(f.dir);
   const auto train = make(shard_params(f.dir / "shards"))->dataset(cloze::Split::train);
-  cloze::Params params("corruption", registry().info(cloze::PluginKind::corruption, "patch_mask").schema);
-  const auto corruption = registry().make_corruption("patch_mask", params);
-  cloze::UnitSpec units;
-  units.kind = cloze::UnitKind::continuous;
-  units.unit_dim = 48;
-  corruption->prepare(units);
+  const auto corruption = test_support::patch_masking(48);
   for (int64_t epoch = 0; epoch < 2; ++epoch) {
     std::vector<int64_t> seen;
     for (int64_t rank = 0; rank < 2; ++rank) {

@@ -17,6 +17,7 @@
 #include "cloze/core/modality.h"
 #include "cloze/core/params.h"
 #include "cloze/core/registry.h"
+#include "cloze/data/loader.h"
 
 namespace test_support {
 
@@ -89,6 +90,33 @@ inline cloze::Batch whole_split(const cloze::Modality& modality, cloze::Split sp
   std::vector<int64_t> all(static_cast<std::size_t>(dataset->size()));
   std::iota(all.begin(), all.end(), int64_t{0});
   return dataset->collate(all);
+}
+
+// `count` batches of 4 of `dataset`'s patch units (`unit_dim` values each),
+// from batch `first` on, as a cloze::Loader with `workers` threads and seed 5
+// makes them through patch masking: what a run trains on, resumed at `first`.
+// patch_mask with its defaults, prepared for patches of `unit_dim` values.
+inline std::shared_ptr<const cloze::Corruption> patch_masking(int64_t unit_dim) {
+  cloze::Params params("corruption", registry().info(cloze::PluginKind::corruption, "patch_mask").schema);
+  const auto corruption = registry().make_corruption("patch_mask", params);
+  cloze::UnitSpec units;
+  units.kind = cloze::UnitKind::continuous;
+  units.unit_dim = unit_dim;
+  corruption->prepare(units);
+  return corruption;
+}
+
+inline std::vector<at::Tensor> loaded_units(const std::shared_ptr<cloze::Dataset>& dataset, int64_t unit_dim,
+                                            int64_t workers, int64_t first, int64_t count) {
+  const auto corruption = patch_masking(unit_dim);
+  cloze::LoaderOptions options;
+  options.batch_size = 4;
+  options.workers = workers;
+  options.prefetch = 2;
+  cloze::Loader loader(dataset, corruption, /*seed=*/5, options, first);
+  std::vector<at::Tensor> out;
+  for (int64_t k = 0; k < count; ++k) out.push_back(loader.next().batch.units);
+  return out;
 }
 
 }  // namespace test_support

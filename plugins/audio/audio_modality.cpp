@@ -1,6 +1,7 @@
 // The audio modality: its parameter schema, the Modality that turns a folder
 // of recordings into normalised p x p patches of log-mel spectrograms on an
-// [n_mels/p, frames/p] grid, and the plugin entry point.
+// [n_mels/p, frames/p] grid, each recording read and cropped batch by batch
+// in the loader threads, and the plugin entry point.
 #include <ATen/Functions.h>
 
 #include <algorithm>
@@ -16,11 +17,11 @@
 #include "cloze/core/plugin.h"
 #include "cloze/data/patches.h"
 #include "cloze/data/plane_dataset.h"
+#include "cloze/data/streamed_planes.h"
 #include "cloze/inspect/patch_preview.h"
 #include "cloze/inspect/picture.h"
 #include "log_mel.h"
 #include "spectrogram_stats.h"
-#include "spectrograms.h"
 
 namespace cloze::audio {
 
@@ -44,10 +45,14 @@ Schema schema() {
       ParamSpec{"n_mels", ParamType::integer, int64_t{64}, "mel bins (HTK mel scale)"}.at_least(1),
       ParamSpec{"fmin", ParamType::real, 0.0, "lowest filter edge in Hz"}.at_least(0),
       ParamSpec{"fmax", ParamType::real, 0.0, "highest filter edge in Hz; 0 = sample_rate / 2"}.at_least(0),
-      ParamSpec{
-          "frames", ParamType::integer, int64_t{96},
-          "spectrogram frames per clip: longer clips are centre-cropped, shorter ones padded with silence at the end"}
+      ParamSpec{"frames", ParamType::integer, int64_t{96},
+                "spectrogram frames per sample: a longer clip is cropped to them (eval: the centre; training: see "
+                "crop), a shorter one padded with silence at the end"}
           .at_least(1),
+      ParamSpec{"crop", ParamType::string, std::string("random"),
+                "training crops of a longer clip: \"random\" (start uniform over the clip, drawn per seed, epoch and "
+                "sample) or \"centre\" (as eval); only a crop's samples are read from the file"}
+          .one_of({"random", "centre"}),
       ParamSpec{"patch_size", ParamType::integer, int64_t{8}, "patch side p; must divide n_mels and frames"}.at_least(
           1),
       {"norm_pix", ParamType::boolean, false,
@@ -90,7 +95,6 @@ SpectrogramOptions spectrogram_options(const Params& params) {
   options.mel.fmin = params.real("fmin");
   options.mel.fmax = top_frequency(params);
   options.hop = params.integer("hop");
-  options.frames = params.integer("frames");
   return options;
 }
 
@@ -104,14 +108,18 @@ void require_no_empty_filter(const Params& params, const at::Tensor& filterbank)
                      " falls between two FFT bins and catches none; use fewer mels, a larger n_fft or a higher fmin");
 }
 
-LabelledSpectrograms load(const Params& params, const LogMel& log_mel, BadSamples& bad_samples) {
+LabelledFolder list(const Params& params) {
   try {
-    return read_clip_folder(params.string("path"), log_mel, params.integer("sample_rate"),
-                            params.real("eval_fraction"), bad_samples);
+    return list_clip_folder(params.string("path"), params.real("eval_fraction"));
   } catch (const Error& e) {
     params.require(false, "path", e.what());  // names the config key the folder came from
     throw;
   }
+}
+
+// (x - mean) / std with the train split's level, into one new tensor.
+PlaneDataset::Normalize normalizer(const LevelStats& stats) {
+  return [stats](const at::Tensor& values) { return at::sub(values, stats.mean).div_(stats.std); };
 }
 
 class AudioModality final : public Modality {
@@ -122,21 +130,33 @@ class AudioModality final : public Modality {
         frames_(params.integer("frames")),
         norm_pix_(params.boolean("norm_pix")) {
     validate(params);
-    const LogMel log_mel(spectrogram_options(params));
-    require_no_empty_filter(params, log_mel.filterbank());
-    LabelledSpectrograms data = load(params, log_mel, *context.bad_samples);
-    keep_first(data.train.values, data.train.labels, params.integer("max_train"));
-    keep_first(data.eval.values, data.eval.labels, params.integer("max_eval"));
-    stats_ = level_stats(data.train.values);
-    for (Spectrograms* split : {&data.train, &data.eval}) split->values.sub_(stats_.mean).div_(stats_.std);
-    display_ = display_range(data.train.values);
-    value_range_ = (data.train.values.max() - data.train.values.min()).item<double>();
-    class_names_ = std::move(data.class_names);
-    // Planes [S, 1, n_mels, frames]: grid row r holds mel bins [r p, (r + 1) p),
-    // row 0 the lowest; the values are normalised already.
-    const auto as_is = [](const at::Tensor& values) { return values; };
-    train_ = std::make_shared<PlaneDataset>("audio", data.train.values.unsqueeze(1), data.train.labels, patch_, as_is);
-    eval_ = std::make_shared<PlaneDataset>("audio", data.eval.values.unsqueeze(1), data.eval.labels, patch_, as_is);
+    const auto log_mel = std::make_shared<const LogMel>(spectrogram_options(params));
+    require_no_empty_filter(params, log_mel->filterbank());
+    LabelledFolder listing = list(params);
+    keep_first(listing.train, params.integer("max_train"));
+    keep_first(listing.eval, params.integer("max_eval"));
+    class_names_ = std::move(listing.class_names);
+    // Planes [1, n_mels, frames]: grid row r holds mel bins [r p, (r + 1) p),
+    // row 0 the lowest.
+    const StreamedPlanes::Reader reader = clip_reader(log_mel, frames_);
+    const StreamedPlanes::Options options{params.string("path"), n_mels_, frames_, patch_,
+                                          params.string("crop") == "random", context.seed};
+    const auto split = [&](std::vector<LabelledFile> files, bool augment, PlaneDataset::Normalize normalize) {
+      StreamedPlanes::Options split_options = options;
+      split_options.augment = augment;
+      return std::make_shared<StreamedPlanes>(std::move(files), reader, split_options, std::move(normalize),
+                                              context.bad_samples);
+    };
+    // The level, the picture's range and the PSNR's value range, all from
+    // the centre crops of up to 1,024 train clips.
+    const auto as_read = [](const at::Tensor& values) { return values; };
+    const at::Tensor sample = split(listing.train, false, as_read)->statistics_sample();
+    stats_ = level_stats(sample);
+    const at::Tensor normalised = normalizer(stats_)(sample);
+    display_ = display_range(normalised);
+    value_range_ = (normalised.max() - normalised.min()).item<double>();
+    train_ = split(std::move(listing.train), options.augment, normalizer(stats_));
+    eval_ = split(std::move(listing.eval), false, normalizer(stats_));
   }
 
   UnitSpec units() const override {
@@ -178,7 +198,7 @@ class AudioModality final : public Modality {
   bool norm_pix_;
   LevelStats stats_;
   DisplayRange display_;  // in normalised units
-  double value_range_ = 0;  // max - min of the normalised train spectrograms
+  double value_range_ = 0;  // max - min of the normalised statistics sample
   std::vector<std::string> class_names_;
   std::shared_ptr<Dataset> train_;
   std::shared_ptr<Dataset> eval_;

@@ -1,36 +1,14 @@
 #include "sound_file.h"
 
-#include <samplerate.h>
-#include <sndfile.h>
-
-#include <cmath>
-#include <memory>
 #include <mutex>
 
 namespace cloze::audio {
 
 namespace {
 
-struct CloseSoundFile {
-  void operator()(SNDFILE* file) const { sf_close(file); }
-};
-
-std::vector<float> resample(const std::vector<float>& samples, double from_rate, double to_rate, std::string& error) {
-  const double ratio = to_rate / from_rate;
-  std::vector<float> out(static_cast<std::size_t>(std::ceil(static_cast<double>(samples.size()) * ratio)) + 1);
-  SRC_DATA data{};
-  data.data_in = samples.data();
-  data.input_frames = static_cast<long>(samples.size());
-  data.data_out = out.data();
-  data.output_frames = static_cast<long>(out.size());
-  data.src_ratio = ratio;
-  if (const int status = src_simple(&data, SRC_SINC_MEDIUM_QUALITY, 1)) {
-    error = std::string("resampling failed: ") + src_strerror(status);
-    return {};
-  }
-  out.resize(static_cast<std::size_t>(data.output_frames_gen));
-  return out;
-}
+// Frames beyond this are refused, so that a frame count times any sample
+// rate (up to 2^31) stays far inside int64_t in the resampling arithmetic.
+constexpr int64_t max_frames = int64_t{1} << 40;
 
 // sf_open reports why it failed through one process-wide error slot
 // (sf_strerror(nullptr)), so opening is serialised to pair each failure with
@@ -48,31 +26,37 @@ SNDFILE* open_for_reading(const std::filesystem::path& path, SF_INFO& info, std:
 
 }  // namespace
 
-Sound read_mono(const std::filesystem::path& path, int64_t sample_rate) {
-  Sound sound;
-  SF_INFO info{};
-  std::unique_ptr<SNDFILE, CloseSoundFile> file(open_for_reading(path, info, sound.error));
-  if (!file) return sound;
-  if (info.frames <= 0 || info.channels <= 0) {
-    sound.error = "no audio frames";
-    return sound;
+SoundFile::SoundFile(const std::filesystem::path& path, std::string& error)
+    : file_(open_for_reading(path, info_, error)) {
+  if (!file_) return;
+  if (info_.frames <= 0 || info_.channels <= 0)
+    error = "no audio frames";
+  else if (info_.samplerate <= 0)
+    error = "no sample rate";
+  else if (info_.frames > max_frames)
+    error = "its header gives " + std::to_string(info_.frames) + " frames, more than the 2^40 cloze reads";
+  if (!error.empty()) file_.reset();
+}
+
+std::vector<float> SoundFile::read_mono(SampleRange range, std::string& error) {
+  if (sf_seek(file_.get(), range.begin, SEEK_SET) != range.begin) {
+    error = "cannot seek to frame " + std::to_string(range.begin) + ": " + sf_strerror(file_.get());
+    return {};
   }
-  std::vector<float> interleaved(static_cast<std::size_t>(info.frames * info.channels));
-  const sf_count_t frames = sf_readf_float(file.get(), interleaved.data(), info.frames);
+  const int channels = info_.channels;
+  std::vector<float> interleaved(static_cast<std::size_t>(range.size() * channels));
+  const sf_count_t frames = sf_readf_float(file_.get(), interleaved.data(), range.size());
   if (frames <= 0) {
-    sound.error = std::string("no audio frames could be read: ") + sf_strerror(file.get());
-    return sound;
+    error = std::string("no audio frames could be read: ") + sf_strerror(file_.get());
+    return {};
   }
-  sound.samples.resize(static_cast<std::size_t>(frames));
+  std::vector<float> mono(static_cast<std::size_t>(range.size()), 0.0f);
   for (sf_count_t i = 0; i < frames; ++i) {
     float sum = 0;
-    for (int c = 0; c < info.channels; ++c) sum += interleaved[static_cast<std::size_t>(i * info.channels + c)];
-    sound.samples[static_cast<std::size_t>(i)] = sum / static_cast<float>(info.channels);
+    for (int c = 0; c < channels; ++c) sum += interleaved[static_cast<std::size_t>(i * channels + c)];
+    mono[static_cast<std::size_t>(i)] = sum / static_cast<float>(channels);
   }
-  if (info.samplerate != sample_rate)
-    sound.samples = resample(sound.samples, info.samplerate, static_cast<double>(sample_rate), sound.error);
-  if (sound.error.empty() && sound.samples.empty()) sound.error = "no audio frames after resampling";
-  return sound;
+  return mono;
 }
 
 }  // namespace cloze::audio

@@ -1,24 +1,46 @@
-// Reading one recording (WAV, FLAC, OGG/Vorbis, anything libsndfile opens) as
-// mono samples at a chosen rate.
+// One recording (WAV, FLAC, OGG/Vorbis, anything libsndfile opens), open for
+// reading stretches of it as mono samples at its own rate: a crop of a long
+// recording seeks to the frames it needs rather than decoding the whole file.
 #pragma once
+
+#include <sndfile.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "sample_range.h"
+
 namespace cloze::audio {
 
-struct Sound {
-  std::vector<float> samples;  // mono, in [-1, 1] as libsndfile scales them
-  std::string error;           // why the file could not be read; empty when it was
-};
+class SoundFile {
+ public:
+  // Opens `path` and reads its header. Never throws: a file libsndfile cannot
+  // open, or whose header gives no frames, no sample rate or more frames
+  // than cloze reads (2^40), leaves the SoundFile closed with `error` saying
+  // why, so a caller reading many files in parallel can skip it.
+  SoundFile(const std::filesystem::path& path, std::string& error);
 
-// The file's channels averaged into one (a plain mean, as torchaudio's
-// downmix), then resampled to `sample_rate` with libsamplerate's
-// SRC_SINC_MEDIUM_QUALITY when the file's rate differs. Never throws: a file
-// libsndfile cannot open, or that holds no frames, comes back with `error`
-// set, so a caller decoding many files in parallel can skip it.
-Sound read_mono(const std::filesystem::path& path, int64_t sample_rate);
+  explicit operator bool() const { return file_ != nullptr; }
+  int64_t frames() const { return info_.frames; }  // per channel, as the header gives them
+  int64_t rate() const { return info_.samplerate; }
+
+  // Frames `range` (within [0, frames())) with the channels averaged into one
+  // (a plain mean, as torchaudio's downmix), as floats in [-1, 1] as
+  // libsndfile scales them. A file whose data ends before its header says
+  // reads as silence past its end; one whose range cannot be reached or
+  // gives no frames at all comes back empty with `error` set.
+  std::vector<float> read_mono(SampleRange range, std::string& error);
+
+ private:
+  struct Close {
+    void operator()(SNDFILE* file) const { sf_close(file); }
+  };
+
+  SF_INFO info_{};
+  std::unique_ptr<SNDFILE, Close> file_;
+};
 
 }  // namespace cloze::audio
