@@ -42,6 +42,7 @@
 #include "log_mel.h"
 #include "mel.h"
 #include "resampling.h"
+#include "tar_writer.h"
 #include "test_support.h"
 
 namespace {
@@ -109,6 +110,13 @@ void write_sound(const fs::path& path, const std::vector<float>& samples, int ra
   const auto frames = static_cast<sf_count_t>(samples.size() / static_cast<std::size_t>(channels));
   CHECK(sf_writef_float(file, samples.data(), frames) == frames);
   sf_close(file);
+}
+
+// A recording that is a whole file, as the reader takes it.
+cloze::LabelledFile recording(const fs::path& path) {
+  cloze::LabelledFile file;
+  file.path = path;
+  return file;
 }
 
 std::string read_text(const fs::path& path) {
@@ -534,7 +542,7 @@ TEST_CASE("crops of a long recording at another rate, read and resampled in part
     REQUIRE(total == whole.size(1));
     REQUIRE(total > frames);
     std::string error;
-    const at::Tensor centre = cloze::audio::read_clip(path, log_mel, frames, nullptr, error);
+    const at::Tensor centre = cloze::audio::read_clip(recording(path), log_mel, frames, nullptr, error);
     REQUIRE(error.empty());
     REQUIRE(centre.sizes() == at::IntArrayRef({1, 40, frames}));
     CHECK(largest_difference(centre[0], whole.narrow(1, (total - frames) / 2, frames)) < 1e-5);
@@ -544,7 +552,7 @@ TEST_CASE("crops of a long recording at another rate, read and resampled in part
       const int64_t start = cloze::audio::crop_start(total, frames, &same_draws);
       starts.insert(start);
       INFO("epoch " << epoch << ": frames from " << start);
-      const at::Tensor crop = cloze::audio::read_clip(path, log_mel, frames, &draws, error);
+      const at::Tensor crop = cloze::audio::read_clip(recording(path), log_mel, frames, &draws, error);
       REQUIRE(error.empty());
       CHECK(largest_difference(crop[0], whole.narrow(1, start, frames)) < 1e-5);
     }
@@ -601,7 +609,7 @@ TEST_CASE("crop = random: a training sample's crop is drawn from (seed, epoch, s
   const auto files = crop_files(folder);
   const auto read = [&](std::size_t file, cloze::SampleRng* draws) {
     std::string error;
-    const at::Tensor crop = cloze::audio::read_clip(files[file], log_mel, 96, draws, error);
+    const at::Tensor crop = cloze::audio::read_clip(recording(files[file]), log_mel, 96, draws, error);
     REQUIRE(error.empty());
     return crop[0];
   };
@@ -650,3 +658,32 @@ TEST_CASE("crop = random: a training sample's crop is drawn from (seed, epoch, s
   CHECK(fixed->collate_in_epoch({3, 1}, 1).units.equal(centred.units));
 }
 
+
+TEST_CASE("tar shards: clips read from WebDataset shards (WAV and FLAC members) equal the same files in a folder") {
+  Fixture f("shards");
+  test_support::TarMembers members;
+  for (int i = 0; i < 6; ++i) {
+    const std::string key = "clip" + std::to_string(i);
+    const std::string extension = i % 2 ? ".flac" : ".wav";
+    const fs::path file = f.dir / "files" / std::to_string(i % 2) / (key + extension);
+    write_sound(file, tones({{200.0 + 150 * i, 0.4}, {1800.0 - 100 * i, 0.2}}, 16000, 1.3 + 0.1 * i), 16000, 1,
+                i % 2 ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16 : SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+    members.push_back({key + extension, test_support::read_bytes(file)});
+    members.push_back({key + ".cls", std::to_string(i % 2)});
+  }
+  test_support::write_tar(f.dir / "shards" / "shard-000000.tar", members);
+  const test_support::Settings settings{{"eval_fraction", 0.0}};
+  const auto files = make(audio_params(f.dir / "files", settings));
+  const auto shards = make(audio_params(f.dir / "shards", settings));
+  // Listing order: files by class folder (0/clip0, 0/clip2, ..., 1/clip1, ...), the shard by member.
+  const std::vector<int64_t> file_row_of_member{0, 3, 1, 4, 2, 5};
+  const cloze::Batch from_files = test_support::whole_split(*files, cloze::Split::train);
+  const cloze::Batch from_shards = test_support::whole_split(*shards, cloze::Split::train);
+  REQUIRE(from_shards.units.size(0) == 6);
+  for (int64_t i = 0; i < 6; ++i) {
+    INFO("clip " << i);
+    CHECK(at::allclose(from_shards.units[i], from_files.units[file_row_of_member[static_cast<std::size_t>(i)]],
+                       1e-5, 1e-5));
+    CHECK(from_shards.labels[i].item<int64_t>() == i % 2);
+  }
+}

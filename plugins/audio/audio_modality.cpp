@@ -108,9 +108,9 @@ void require_no_empty_filter(const Params& params, const at::Tensor& filterbank)
                      " falls between two FFT bins and catches none; use fewer mels, a larger n_fft or a higher fmin");
 }
 
-LabelledFolder list(const Params& params) {
+LabelledFolder list(const Params& params, BadSamples& bad_samples) {
   try {
-    return list_clip_folder(params.string("path"), params.real("eval_fraction"));
+    return list_clip_folder(params.string("path"), params.real("eval_fraction"), bad_samples);
   } catch (const Error& e) {
     params.require(false, "path", e.what());  // names the config key the folder came from
     throw;
@@ -132,7 +132,7 @@ class AudioModality final : public Modality {
     validate(params);
     const auto log_mel = std::make_shared<const LogMel>(spectrogram_options(params));
     require_no_empty_filter(params, log_mel->filterbank());
-    LabelledFolder listing = list(params);
+    LabelledFolder listing = list(params, *context.bad_samples);
     keep_first(listing.train, params.integer("max_train"));
     keep_first(listing.eval, params.integer("max_eval"));
     class_names_ = std::move(listing.class_names);

@@ -14,9 +14,9 @@ int64_t crop_start(int64_t total, int64_t frames, SampleRng* draws) {
   return static_cast<int64_t>(draws->below(static_cast<uint64_t>(total - frames + 1)));
 }
 
-at::Tensor read_clip(const std::filesystem::path& path, const LogMel& log_mel, int64_t frames, SampleRng* draws,
+at::Tensor read_clip(const LabelledFile& recording, const LogMel& log_mel, int64_t frames, SampleRng* draws,
                      std::string& error) {
-  SoundFile file(path, error);
+  SoundFile file(recording, error);
   if (!file) return {};
   const int64_t rate = log_mel.options().mel.sample_rate;
   const int64_t length = resampled_length(file.frames(), file.rate(), rate);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cloze/core/rng.h"
+#include "cloze/data/labelled_folder.h"
 #include "log_mel.h"
 
 namespace cloze::audio {
@@ -21,13 +22,13 @@ namespace cloze::audio {
 // the clip has no more than `frames`.
 int64_t crop_start(int64_t total, int64_t frames, SampleRng* draws);
 
-// The recording at `path`, mono at log_mel's sample rate (sound_file.h,
+// The recording `file` (a file, or a shard's member), mono at log_mel's sample rate (sound_file.h,
 // resampling.h), as [1, n_mels, frames] float32 log-mel: frames
 // [s, s + frames) of its spectrogram, s = crop_start(T, frames, draws) for
 // its T frames, or all T followed by silence (pad_with_silence) when
 // T < frames. Never throws for a bad file: an undefined tensor and `error`
 // say why it cannot be read.
-at::Tensor read_clip(const std::filesystem::path& path, const LogMel& log_mel, int64_t frames, SampleRng* draws,
+at::Tensor read_clip(const LabelledFile& file, const LogMel& log_mel, int64_t frames, SampleRng* draws,
                      std::string& error);
 
 }  // namespace cloze::audio

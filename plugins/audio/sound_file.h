@@ -1,6 +1,7 @@
-// One recording (WAV, FLAC, OGG/Vorbis, anything libsndfile opens), open for
-// reading stretches of it as mono samples at its own rate: a crop of a long
-// recording seeks to the frames it needs rather than decoding the whole file.
+// One recording (WAV, FLAC, OGG/Vorbis, anything libsndfile opens), a file
+// or a member of a tar shard, open for reading stretches of it as mono
+// samples at its own rate: a crop of a long recording seeks to the frames it
+// needs rather than decoding the whole file.
 #pragma once
 
 #include <sndfile.h>
@@ -11,17 +12,21 @@
 #include <string>
 #include <vector>
 
+#include "cloze/data/labelled_folder.h"
 #include "sample_range.h"
 
 namespace cloze::audio {
 
 class SoundFile {
  public:
-  // Opens `path` and reads its header. Never throws: a file libsndfile cannot
-  // open, or whose header gives no frames, no sample rate or more frames
-  // than cloze reads (2^40), leaves the SoundFile closed with `error` saying
-  // why, so a caller reading many files in parallel can skip it.
-  SoundFile(const std::filesystem::path& path, std::string& error);
+  // Opens `recording` and reads its header; a shard's member through
+  // libsndfile's virtual I/O over its byte range of the shard. Never throws:
+  // a file libsndfile cannot open, or whose header gives no frames, no
+  // sample rate or more frames than cloze reads (2^40), leaves the SoundFile
+  // closed with `error` saying why, so a caller reading many files in
+  // parallel can skip it.
+  SoundFile(const LabelledFile& recording, std::string& error);
+  ~SoundFile();
 
   explicit operator bool() const { return file_ != nullptr; }
   int64_t frames() const { return info_.frames; }  // per channel, as the header gives them
@@ -39,7 +44,10 @@ class SoundFile {
     void operator()(SNDFILE* file) const { sf_close(file); }
   };
 
+  struct Member;  // a shard member's bytes, which libsndfile reads through callbacks
+
   SF_INFO info_{};
+  std::unique_ptr<Member> member_;  // declared first: libsndfile's handle is closed before it goes
   std::unique_ptr<SNDFILE, Close> file_;
 };
 

@@ -19,11 +19,7 @@ namespace cloze::image {
 namespace fs = std::filesystem;
 
 LabelledFolder list_picture_folder(const fs::path& folder, double eval_fraction, BadSamples& bad_samples) {
-  LabelledFolder listing = list_labelled_folder(folder, {".png", ".jpg", ".jpeg"}, eval_fraction, /*shards=*/true);
-  bad_samples.report(folder.string(), listing.damaged_shards, listing.shards, "shards");
-  if (listing.train.empty() && listing.eval.empty())
-    throw Error(folder.string() + ": holds no .png, .jpg or .jpeg pictures, in files or in .tar shards");
-  return listing;
+  return list_sample_folder(folder, {".png", ".jpg", ".jpeg"}, "pictures", eval_fraction, bad_samples);
 }
 
 #if CLOZE_IMAGE_CODECS

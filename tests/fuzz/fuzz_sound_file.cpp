@@ -24,11 +24,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const cloze::audio::LogMel log_mel(cloze::audio::SpectrogramOptions{});
   constexpr int64_t frames = 8;
   cloze::SampleRng draws(0, cloze::RngStream::augmentation, 0, static_cast<int64_t>(size));
-  for (cloze::SampleRng* crop : {static_cast<cloze::SampleRng*>(nullptr), &draws}) {
-    std::string error;
-    const at::Tensor clip = cloze::audio::read_clip(path, log_mel, frames, crop, error);
-    if (error.empty() != clip.defined()) std::abort();  // an error or a crop, never both or neither
-    if (clip.defined() && clip.sizes() != at::IntArrayRef({1, log_mel.options().mel.n_mels, frames})) std::abort();
-  }
+  // The input as a file, and as a shard member (a byte range, read through
+  // libsndfile's virtual I/O) that spans the whole file.
+  cloze::LabelledFile as_file, as_member;
+  as_file.path = as_member.path = path;
+  as_member.member = "input.wav";
+  as_member.size = static_cast<int64_t>(size);
+  for (const cloze::LabelledFile* recording : {&as_file, &as_member})
+    for (cloze::SampleRng* crop : {static_cast<cloze::SampleRng*>(nullptr), &draws}) {
+      std::string error;
+      const at::Tensor clip = cloze::audio::read_clip(*recording, log_mel, frames, crop, error);
+      if (error.empty() != clip.defined()) std::abort();  // an error or a crop, never both or neither
+      if (clip.defined() && clip.sizes() != at::IntArrayRef({1, log_mel.options().mel.n_mels, frames})) std::abort();
+    }
   return 0;
 }

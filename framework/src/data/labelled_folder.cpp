@@ -203,4 +203,17 @@ LabelledFolder list_labelled_folder(const fs::path& root, const std::vector<std:
   return listing;
 }
 
+LabelledFolder list_sample_folder(const fs::path& folder, const std::vector<std::string>& extensions,
+                                  const std::string& samples, double eval_fraction, BadSamples& bad_samples) {
+  LabelledFolder listing = list_labelled_folder(folder, extensions, eval_fraction, /*shards=*/true);
+  bad_samples.report(folder.string(), listing.damaged_shards, listing.shards, "shards");
+  if (listing.train.empty() && listing.eval.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < extensions.size(); ++i)
+      names += (i == 0 ? "" : i + 1 == extensions.size() ? " or " : ", ") + extensions[i];
+    throw Error(folder.string() + ": holds no " + names + " " + samples + ", in files or in .tar shards");
+  }
+  return listing;
+}
+
 }  // namespace cloze

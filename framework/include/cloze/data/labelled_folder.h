@@ -52,6 +52,13 @@ struct LabelledFolder {
 LabelledFolder list_labelled_folder(const std::filesystem::path& folder, const std::vector<std::string>& extensions,
                                     double eval_fraction, bool shards = false);
 
+// What a streaming modality lists (pictures, recordings): list_labelled_folder
+// with shards, the damaged shards reported to `bad_samples` (which throws or
+// records them as loader.on_bad_sample says). Throws cloze::Error naming the
+// folder when it holds none of `extensions`, calling them `samples`.
+LabelledFolder list_sample_folder(const std::filesystem::path& folder, const std::vector<std::string>& extensions,
+                                  const std::string& samples, double eval_fraction, BadSamples& bad_samples);
+
 // The bytes of `file` (the whole file, or a shard's member), or false and why
 // there are none.
 bool read_bytes(const LabelledFile& file, std::vector<uint8_t>& bytes, std::string& error);
