@@ -656,6 +656,9 @@ TEST_CASE("tar shards: pictures read from WebDataset shards equal the same files
   const auto files = make(shard_params(f.dir / "files"));
   const cloze::Batch from_shards = whole_split(*shards, cloze::Split::train);
   REQUIRE(from_shards.units.size(0) == 12);
+  // Runs for loader.shuffle_buffer: the members of each shard; a file alone.
+  CHECK(shards->dataset(cloze::Split::train)->runs() == std::vector<int64_t>{4, 4, 4});
+  CHECK(files->dataset(cloze::Split::train)->runs() == std::vector<int64_t>(12, 1));
   CHECK(from_shards.units.equal(whole_split(*files, cloze::Split::train).units));
   std::vector<int64_t> labels;
   for (int i = 0; i < 12; ++i) labels.push_back(i % 3);

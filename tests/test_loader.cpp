@@ -12,6 +12,7 @@
 #include <numeric>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cloze/core/error.h"
@@ -140,6 +141,69 @@ TEST_CASE("each epoch visits every sample once, in its own order") {
   std::iota(second_batch.begin(), second_batch.end(), int64_t{8});
   CHECK(ordered.batch_indices(1) == second_batch);
   CHECK(ordered.batch_indices(5 + 1) == second_batch);
+}
+
+// Text whose samples lie in shards of the given sizes (Dataset::runs()).
+class Sharded : public toy::Text {
+ public:
+  explicit Sharded(std::vector<int64_t> runs)
+      : toy::Text(std::accumulate(runs.begin(), runs.end(), int64_t{0}), 24, vocab), runs_(std::move(runs)) {}
+  std::vector<int64_t> runs() const override { return runs_; }
+
+ private:
+  std::vector<int64_t> runs_;
+};
+
+TEST_CASE("shuffle_buffer: WebDataset's order, shards shuffled and read in order through a bounded buffer") {
+  const std::vector<int64_t> runs{7, 3, 12, 5, 9, 4};  // 40 samples in 6 shards
+  const auto shard_of = [&](int64_t sample) {
+    int64_t shard = 0;
+    for (int64_t end = runs[0]; sample >= end; end += runs[static_cast<std::size_t>(++shard)]) {
+    }
+    return shard;
+  };
+  for (const int64_t buffer : {1, 4, 16}) {
+    INFO("buffer " << buffer);
+    const auto order = cloze::buffered_order(runs, 40, buffer, 3, 0);
+    auto sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<int64_t> all(40);
+    std::iota(all.begin(), all.end(), int64_t{0});
+    CHECK(sorted == all);  // every sample once
+    CHECK(order == cloze::buffered_order(runs, 40, buffer, 3, 0));
+    CHECK(order != cloze::buffered_order(runs, 40, buffer, 3, 1));
+    // The shards' order is the one read: no sample leaves more than `buffer`
+    // places before its place in it.
+    std::vector<int64_t> shard_order;
+    for (const int64_t sample : order)
+      if (std::find(shard_order.begin(), shard_order.end(), shard_of(sample)) == shard_order.end())
+        shard_order.push_back(shard_of(sample));
+    std::vector<int64_t> read;
+    for (const int64_t shard : shard_order)
+      for (int64_t i = 0; i < 40; ++i)
+        if (shard_of(i) == shard) read.push_back(i);
+    if (buffer == 1) CHECK(order == read);  // no buffer: each shard front to back, in turn
+    for (std::size_t place = 0; place < order.size(); ++place) {
+      const auto in_read = std::find(read.begin(), read.end(), order[place]) - read.begin();
+      CHECK(in_read < static_cast<std::ptrdiff_t>(place) + buffer);
+    }
+  }
+  CHECK_THROWS_WITH(cloze::buffered_order({3, 3}, 7, 2, 0, 0), Catch::Contains("runs hold 6 samples, not its 7"));
+
+  // Through the loader: the same batches with 0 and 3 workers, and from a resume.
+  auto data = std::make_shared<Sharded>(runs);
+  const auto corruption = prepared_token_mask();
+  auto buffered = options(8, 0);
+  buffered.shuffle_buffer = 6;
+  cloze::Loader serial(data, corruption, 3, buffered);
+  const auto reference = take(serial, 10);
+  const auto order = cloze::buffered_order(runs, 40, 6, 3, 0);
+  CHECK(serial.batch_indices(0) == std::vector<int64_t>(order.begin(), order.begin() + 8));
+  buffered.workers = 3;
+  cloze::Loader threaded(data, corruption, 3, buffered);
+  for (const auto& batch : reference) check_same(threaded.next(), batch);
+  cloze::Loader resumed(data, corruption, 3, buffered, 7);
+  for (int64_t k = 7; k < 10; ++k) check_same(resumed.next(), reference[static_cast<std::size_t>(k)]);
 }
 
 TEST_CASE("a worker's exception surfaces from next() for its batch") {

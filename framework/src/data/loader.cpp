@@ -24,6 +24,10 @@ Schema loader_schema() {
        "threads that collate and corrupt batches; 0 makes each batch on the trainer's thread"},
       {"prefetch", ParamType::integer, int64_t{4}, "batches made ahead of the trainer, at most"},
       {"shuffle", ParamType::boolean, true, "visit the samples in a new random order every epoch"},
+      ParamSpec{"shuffle_buffer", ParamType::integer, int64_t{0},
+                "0 = a full shuffle each epoch; N = WebDataset's order for data read front to back: the shards in a "
+                "random order, each read in order through a buffer of N samples that hands them out at random"}
+          .at_least(0),
       {"on_bad_sample", ParamType::string, std::string("error"),
        "a file the modality cannot read: \"error\" stops naming it; \"skip\" leaves it out and logs it to "
        "<run>/bad_samples.jsonl"},
@@ -38,9 +42,41 @@ LoaderOptions LoaderOptions::from(const Params& loader, int64_t batch_size) {
   options.workers = loader.integer("workers");
   options.prefetch = loader.integer("prefetch");
   options.shuffle = loader.boolean("shuffle");
+  options.shuffle_buffer = loader.integer("shuffle_buffer");
   loader.require(options.workers >= 0, "workers", "must be at least 0 (0 makes each batch on the trainer's thread)");
   loader.require(options.prefetch >= 1, "prefetch", "must be at least 1");
   return options;
+}
+
+std::vector<int64_t> buffered_order(const std::vector<int64_t>& runs, int64_t size, int64_t buffer, uint64_t seed,
+                                    int64_t epoch) {
+  std::vector<int64_t> lengths = runs.empty() ? std::vector<int64_t>(static_cast<std::size_t>(size), 1) : runs;
+  std::vector<int64_t> starts(lengths.size(), 0);
+  for (std::size_t r = 1; r < lengths.size(); ++r) starts[r] = starts[r - 1] + lengths[r - 1];
+  if (!lengths.empty() && starts.back() + lengths.back() != size)
+    throw Error("loader: the dataset's runs hold " + std::to_string(starts.back() + lengths.back()) +
+                " samples, not its " + std::to_string(size));
+  std::vector<int64_t> run_order(lengths.size());
+  std::iota(run_order.begin(), run_order.end(), int64_t{0});
+  shuffle_for_epoch(run_order, seed, epoch);
+  SampleRng pick(seed, RngStream::data_order, epoch, /*sample=*/1);  // sample 0 ordered the runs
+  std::vector<int64_t> held, order;
+  order.reserve(static_cast<std::size_t>(size));
+  for (const int64_t run : run_order) {
+    const auto r = static_cast<std::size_t>(run);
+    for (int64_t i = starts[r]; i < starts[r] + lengths[r]; ++i) {
+      if (static_cast<int64_t>(held.size()) < buffer) {
+        held.push_back(i);
+        continue;
+      }
+      int64_t& out = held[pick.below(held.size())];
+      order.push_back(out);
+      out = i;
+    }
+  }
+  for (std::size_t i = held.size(); i > 1; --i) std::swap(held[i - 1], held[pick.below(i)]);
+  order.insert(order.end(), held.begin(), held.end());
+  return order;
 }
 
 double TrainingClock::fraction(int64_t batch) const {
@@ -81,7 +117,10 @@ struct Loader::State {
     if (found != orders.end()) return found->second;
     auto permutation = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(dataset->size()));
     std::iota(permutation->begin(), permutation->end(), int64_t{0});
-    if (options.shuffle) shuffle_for_epoch(*permutation, seed, epoch);
+    if (options.shuffle && options.shuffle_buffer > 0)
+      *permutation = buffered_order(dataset->runs(), dataset->size(), options.shuffle_buffer, seed, epoch);
+    else if (options.shuffle)
+      shuffle_for_epoch(*permutation, seed, epoch);
     orders.emplace(epoch, permutation);
     while (orders.size() > 4) orders.erase(orders.begin());  // drop the oldest epochs
     return permutation;

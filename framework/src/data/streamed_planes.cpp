@@ -60,6 +60,18 @@ Batch StreamedPlanes::batch(const std::vector<int64_t>& indices, int64_t epoch) 
 
 Batch StreamedPlanes::collate(const std::vector<int64_t>& indices) const { return batch(indices, -1); }
 
+std::vector<int64_t> StreamedPlanes::runs() const {
+  std::vector<int64_t> lengths;
+  for (std::size_t i = 0; i < files_.size(); ++i) {
+    const bool same_shard = i > 0 && !files_[i].member.empty() && files_[i].path == files_[i - 1].path;
+    if (same_shard)
+      ++lengths.back();
+    else
+      lengths.push_back(1);
+  }
+  return lengths;
+}
+
 Batch StreamedPlanes::collate_in_epoch(const std::vector<int64_t>& indices, int64_t epoch) const {
   return batch(indices, options_.augment ? epoch : -1);
 }

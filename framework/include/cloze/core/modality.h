@@ -41,6 +41,10 @@ class Dataset {
   virtual Batch collate_in_epoch(const std::vector<int64_t>& indices, int64_t epoch) const {
     return collate(indices);
   }
+  // The lengths of the runs of consecutive samples that one file holds
+  // (WebDataset's shards), in order, summing to size(); empty when every
+  // sample is a file of its own. loader.shuffle_buffer reads a run in order.
+  virtual std::vector<int64_t> runs() const { return {}; }
 };
 
 // What the framework hands a modality when it is built.

@@ -45,6 +45,7 @@ struct LoaderOptions {
   int64_t workers = 0;   // threads that collate and corrupt; 0 = on the caller's thread, in next()
   int64_t prefetch = 0;  // batches made ahead of the one next() returns, at most
   bool shuffle = true;
+  int64_t shuffle_buffer = 0;  // 0: a full permutation each epoch; N: buffered_order through N samples
   // Page-locks each corrupted batch in the worker that made it, so that the
   // trainer's copy to a GPU is a non-blocking DMA rather than a memcpy on its
   // own thread first (PyTorch's DataLoader(pin_memory=True)). CUDA only.
@@ -52,6 +53,17 @@ struct LoaderOptions {
   TrainingClock clock;  // sets each batch's training_fraction
   static LoaderOptions from(const Params& loader, int64_t batch_size);  // validates, naming the key
 };
+
+// WebDataset's order, for storage that reads files front to back far faster
+// than at random: the dataset's runs (Dataset::runs(), its shards) in an
+// order shuffled per epoch, read front to back through a buffer of `buffer`
+// samples that hands out one at random as each new one comes in, then
+// empties in random order. A pure function of (runs, size, buffer, seed,
+// epoch), so the loader's batches stay the same for any worker or rank
+// count and after a resume; a sample leaves at most `buffer` places before
+// its place in the runs' order.
+std::vector<int64_t> buffered_order(const std::vector<int64_t>& runs, int64_t size, int64_t buffer, uint64_t seed,
+                                    int64_t epoch);
 
 struct LoadedBatch {
   int64_t index = 0;  // position in the stream

@@ -44,6 +44,7 @@ class StreamedPlanes final : public Dataset {
   int64_t size() const override { return static_cast<int64_t>(files_.size()); }
   Batch collate(const std::vector<int64_t>& indices) const override;
   Batch collate_in_epoch(const std::vector<int64_t>& indices, int64_t epoch) const override;
+  std::vector<int64_t> runs() const override;  // the members of each shard; a plain file alone
 
   // The planes [B, C, H, W] (channels-last memory) and labels [B] at
   // `indices`, not normalised
