@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -117,6 +119,21 @@ inline std::vector<at::Tensor> loaded_units(const std::shared_ptr<cloze::Dataset
   std::vector<at::Tensor> out;
   for (int64_t k = 0; k < count; ++k) out.push_back(loader.next().batch.units);
   return out;
+}
+
+// A streamed dataset's loaded batches (6 of 4, through patch masking) are a
+// function of the stream alone: the same with 0, 1 and 4 loader workers and
+// from a resume at batch 3; batch 2, of the next epoch, is not batch 0.
+inline void check_stream_repeats(const std::shared_ptr<cloze::Dataset>& dataset, int64_t unit_dim) {
+  const auto serial = loaded_units(dataset, unit_dim, 0, 0, 6);
+  for (const int64_t workers : {1, 4}) {
+    INFO(workers << " workers");
+    const auto threaded = loaded_units(dataset, unit_dim, workers, 0, 6);
+    for (std::size_t k = 0; k < serial.size(); ++k) CHECK(threaded[k].equal(serial[k]));
+  }
+  const auto resumed = loaded_units(dataset, unit_dim, 2, 3, 3);
+  for (std::size_t k = 0; k < resumed.size(); ++k) CHECK(resumed[k].equal(serial[k + 3]));
+  CHECK_FALSE(serial[0].equal(serial[2]));
 }
 
 }  // namespace test_support
