@@ -83,11 +83,13 @@ TEST_CASE("a folder's shards list one file per sample with a listed extension, l
   test_support::write_tar(f.dir / "train" / "shard-0.tar",
                           {{"s0.png", "p0"}, {"s0.cls", "2"}, {"s0.json", "{}"}, {"s1.png", "p1"}, {"s1.cls", "0"},
                            {"s2.txt", "no picture"}});
-  test_support::write_tar(f.dir / "train" / "shard-1.tar", {{"s3.jpg", "p3"}, {"s3.cls", "1"}});
+  test_support::write_tar(f.dir / "train" / "shard-1.tar",
+                          {{"s3.jpg", "p3"}, {"s3.cls", "1"}, {"s5.PNG", "p5"}, {"s5.cls", "1"}});  // any case
   test_support::write_tar(f.dir / "val" / "shard-0.tar", {{"v0.png", "v0"}, {"v0.cls", "2"}});
   const cloze::LabelledFolder listing =
       cloze::list_labelled_folder(f.dir, {".png", ".jpg"}, 0.0, /*shards=*/true);
-  REQUIRE(listing.train.size() == 3);
+  REQUIRE(listing.train.size() == 4);
+  CHECK(listing.train[3].member == "s5.PNG");
   CHECK(listing.train[0].relative == "train/shard-0.tar/s0.png");
   CHECK(listing.train[2].relative == "train/shard-1.tar/s3.jpg");
   CHECK(listing.train[0].label == 2);

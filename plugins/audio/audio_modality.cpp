@@ -141,22 +141,21 @@ class AudioModality final : public Modality {
     const StreamedPlanes::Reader reader = clip_reader(log_mel, frames_);
     const StreamedPlanes::Options options{params.string("path"), n_mels_, frames_, patch_,
                                           params.string("crop") == "random", context.seed};
-    const auto split = [&](std::vector<LabelledFile> files, bool augment, PlaneDataset::Normalize normalize) {
-      StreamedPlanes::Options split_options = options;
-      split_options.augment = augment;
-      return std::make_shared<StreamedPlanes>(std::move(files), reader, split_options, std::move(normalize),
-                                              context.bad_samples);
-    };
     // The level, the picture's range and the PSNR's value range, all from
     // the centre crops of up to 1,024 train clips.
-    const auto as_read = [](const at::Tensor& values) { return values; };
-    const at::Tensor sample = split(listing.train, false, as_read)->statistics_sample();
-    stats_ = level_stats(sample);
-    const at::Tensor normalised = normalizer(stats_)(sample);
-    display_ = display_range(normalised);
-    value_range_ = (normalised.max() - normalised.min()).item<double>();
-    train_ = split(std::move(listing.train), options.augment, normalizer(stats_));
-    eval_ = split(std::move(listing.eval), false, normalizer(stats_));
+    StreamedSplits splits = stream_splits(
+        std::move(listing), reader, options,
+        [&](const StreamedPlanes& train) {
+          const at::Tensor sample = train.statistics_sample();
+          stats_ = level_stats(sample);
+          const at::Tensor normalised = normalizer(stats_)(sample);
+          display_ = display_range(normalised);
+          value_range_ = (normalised.max() - normalised.min()).item<double>();
+          return normalizer(stats_);
+        },
+        context.bad_samples);
+    train_ = std::move(splits.train);
+    eval_ = std::move(splits.eval);
   }
 
   UnitSpec units() const override {

@@ -191,18 +191,17 @@ class ImageModality final : public Modality {
     keep_first(listing.eval, params.integer("max_eval"));
     class_names_ = std::move(listing.class_names);
     const auto reader = reading_path(params, [&] { return picture_reader({side_, channels_}); });
-    StreamedPlanes::Options options{path, side_, side_, patch_, params.string("augment") == "mae", context.seed};
-    const auto split = [&](std::vector<LabelledFile> files, bool augment, PlaneDataset::Normalize normalize) {
-      StreamedPlanes::Options split_options = options;
-      split_options.augment = augment;
-      return std::make_shared<StreamedPlanes>(std::move(files), reader, split_options, std::move(normalize),
-                                              context.bad_samples);
-    };
-    const auto as_read = [](const at::Tensor& pixels) { return pixels; };
-    stats_ = stats_for(params.string("normalize"), channels_,
-                       [&] { return split(listing.train, false, as_read)->statistics_sample(); });
-    train_ = split(std::move(listing.train), options.augment, normalizer(stats_));
-    eval_ = split(std::move(listing.eval), false, normalizer(stats_));
+    const StreamedPlanes::Options options{path, side_, side_, patch_, params.string("augment") == "mae",
+                                          context.seed};
+    StreamedSplits splits = stream_splits(
+        std::move(listing), reader, options,
+        [&](const StreamedPlanes& train) {
+          stats_ = stats_for(params.string("normalize"), channels_, [&] { return train.statistics_sample(); });
+          return normalizer(stats_);
+        },
+        context.bad_samples);
+    train_ = std::move(splits.train);
+    eval_ = std::move(splits.eval);
   }
 
   int64_t patch_;

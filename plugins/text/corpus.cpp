@@ -16,7 +16,6 @@
 
 #include "cloze/core/error.h"
 #include "cloze/data/labelled_folder.h"
-#include "cloze/data/tar_shards.h"
 #include "utf8.h"
 
 namespace cloze::text {
@@ -144,14 +143,12 @@ void read_jsonl(const fs::path& file, const std::string& field, FileDocuments& d
 // damage on.
 void read_shard(const fs::path& shard, const Corpus::Visit& visit, int64_t label, Corpus::Scan& scan) {
   const TarIndex index = index_tar(shard);
+  LabelledFile whole;
+  whole.path = shard;
   std::vector<uint8_t> bytes;
   for (const TarMember& member : index.members) {
     if (split_key(member.name).second != "txt" || member.size == 0) continue;  // an empty one is blank
-    LabelledFile file;
-    file.path = shard;
-    file.member = member.name;
-    file.offset = member.offset;
-    file.size = member.size;
+    const LabelledFile file = shard_member(whole, member);
     const fs::path where = file.where();
     std::string error;
     if (!read_bytes(file, bytes, error)) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 
 #include "cloze/core/error.h"
 #include "cloze/data/tar_shards.h"
@@ -16,12 +17,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower_extension(const fs::path& path) {
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
+std::string lower_case(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return extension;
+  return text;
 }
+
+std::string lower_extension(const fs::path& path) { return lower_case(path.extension().string()); }
 
 std::vector<std::string> sub_folders(const fs::path& folder) {
   std::vector<std::string> names;
@@ -60,17 +62,13 @@ void list_shard(const LabelledFile& shard, const std::vector<std::string>& exten
   if (!index.damage.empty()) listing.damaged_shards.push_back({shard.path, index.damage});
   std::map<std::string, int64_t> labels;  // key -> class index
   for (const TarMember& member : index.members)
-    if (split_key(member.name).second == "cls") labels[split_key(member.name).first] = class_index(shard, member);
-  std::map<std::string, bool> seen;
+    if (const auto [key, extension] = split_key(member.name); extension == "cls")
+      labels[key] = class_index(shard, member);
+  std::set<std::string> listed_keys;
   for (const TarMember& member : index.members) {
     const auto [key, extension] = split_key(member.name);
-    if (!listed(extensions, "." + extension) || seen[key]) continue;
-    seen[key] = true;
-    LabelledFile file = shard;
-    file.relative += "/" + member.name;
-    file.member = member.name;
-    file.offset = member.offset;
-    file.size = member.size;
+    if (!listed(extensions, "." + lower_case(extension)) || !listed_keys.insert(key).second) continue;
+    LabelledFile file = shard_member(shard, member);
     if (const auto label = labels.find(key); label != labels.end()) {
       if (!listing.class_names.empty())
         throw Error(shard.path.string() + ": its samples have .cls labels, and it lies in a folder of class "
@@ -152,6 +150,15 @@ void name_class_indices(LabelledFolder& listing) {
 }
 
 }  // namespace
+
+LabelledFile shard_member(const LabelledFile& shard, const TarMember& member) {
+  LabelledFile file = shard;
+  file.relative += "/" + member.name;
+  file.member = member.name;
+  file.offset = member.offset;
+  file.size = member.size;
+  return file;
+}
 
 bool read_bytes(const LabelledFile& file, std::vector<uint8_t>& bytes, std::string& error) {
   std::ifstream in(file.path, std::ios::binary);

@@ -115,12 +115,15 @@ struct Loader::State {
     std::lock_guard<std::mutex> lock(orders_mutex);
     auto found = orders.find(epoch);
     if (found != orders.end()) return found->second;
-    auto permutation = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(dataset->size()));
-    std::iota(permutation->begin(), permutation->end(), int64_t{0});
-    if (options.shuffle && options.shuffle_buffer > 0)
-      *permutation = buffered_order(dataset->runs(), dataset->size(), options.shuffle_buffer, seed, epoch);
-    else if (options.shuffle)
-      shuffle_for_epoch(*permutation, seed, epoch);
+    std::shared_ptr<std::vector<int64_t>> permutation;
+    if (options.shuffle && options.shuffle_buffer > 0) {
+      permutation = std::make_shared<std::vector<int64_t>>(
+          buffered_order(dataset->runs(), dataset->size(), options.shuffle_buffer, seed, epoch));
+    } else {
+      permutation = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(dataset->size()));
+      std::iota(permutation->begin(), permutation->end(), int64_t{0});
+      if (options.shuffle) shuffle_for_epoch(*permutation, seed, epoch);
+    }
     orders.emplace(epoch, permutation);
     while (orders.size() > 4) orders.erase(orders.begin());  // drop the oldest epochs
     return permutation;

@@ -90,6 +90,18 @@ at::Tensor StreamedPlanes::statistics_sample() const {
   return at::cat(parts).contiguous();  // [S, C, H, W] in that order, as statistics read it
 }
 
+StreamedSplits stream_splits(LabelledFolder listing, const StreamedPlanes::Reader& read,
+                             const StreamedPlanes::Options& options, const Normalizer& normalizer,
+                             const std::shared_ptr<BadSamples>& bad_samples) {
+  StreamedPlanes::Options unaugmented = options;
+  unaugmented.augment = false;
+  const auto as_read = [](const at::Tensor& values) { return values; };
+  const PlaneDataset::Normalize normalize =
+      normalizer(StreamedPlanes(listing.train, read, unaugmented, as_read, bad_samples));
+  return {std::make_shared<StreamedPlanes>(std::move(listing.train), read, options, normalize, bad_samples),
+          std::make_shared<StreamedPlanes>(std::move(listing.eval), read, unaugmented, normalize, bad_samples)};
+}
+
 void keep_first(std::vector<LabelledFile>& files, int64_t limit) {
   if (limit > 0 && limit < static_cast<int64_t>(files.size())) files.resize(static_cast<std::size_t>(limit));
 }

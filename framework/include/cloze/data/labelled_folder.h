@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cloze/data/bad_samples.h"
+#include "cloze/data/tar_shards.h"
 
 namespace cloze {
 
@@ -32,6 +33,10 @@ struct LabelledFile {
 
   std::filesystem::path where() const { return member.empty() ? path : path / member; }  // for reports
 };
+
+// `member` of the tar shard `shard` (a file of the listing) as a file of its
+// own: the shard's label, its relative path extended by the member's name.
+LabelledFile shard_member(const LabelledFile& shard, const TarMember& member);
 
 struct LabelledFolder {
   std::vector<LabelledFile> train, eval;  // each sorted by relative path

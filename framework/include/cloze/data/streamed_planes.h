@@ -47,8 +47,7 @@ class StreamedPlanes final : public Dataset {
   std::vector<int64_t> runs() const override;  // the members of each shard; a plain file alone
 
   // The planes [B, C, H, W] (channels-last memory) and labels [B] at
-  // `indices`, not normalised
-  // (`epoch` < 0: the deterministic view). A file that cannot be read is
+  // `indices`, not normalised (`epoch` < 0: the deterministic view). A file that cannot be read is
   // reported to the bad samples; when they say skip, the next readable file
   // of the split (in listing order, wrapping) stands in for it, so a batch
   // keeps its size and stays a function of (seed, epoch, indices).
@@ -76,6 +75,17 @@ class StreamedPlanes final : public Dataset {
   PlaneDataset::Normalize normalize_;
   std::shared_ptr<BadSamples> bad_samples_;
 };
+
+// A folder's two splits, streamed: train augments when options.augment says
+// so, eval never does. `normalizer` makes their normalisation from the train
+// split as read (unnormalised), from which it may take statistics_sample().
+struct StreamedSplits {
+  std::shared_ptr<StreamedPlanes> train, eval;
+};
+using Normalizer = std::function<PlaneDataset::Normalize(const StreamedPlanes& unnormalised_train)>;
+StreamedSplits stream_splits(LabelledFolder listing, const StreamedPlanes::Reader& read,
+                             const StreamedPlanes::Options& options, const Normalizer& normalizer,
+                             const std::shared_ptr<BadSamples>& bad_samples);
 
 // Cuts a split's listing to its first `limit` files (all when 0): the
 // max_train / max_eval of the modalities that stream.
