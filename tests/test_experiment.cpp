@@ -348,6 +348,30 @@ TEST_CASE("config_difference names the first line where two resolved configs par
         std::string("[corruption] nothing recorded, `extra = 1` now"));
 }
 
+TEST_CASE("a recorded config missing a key added since counts it at its default") {
+  TempDir dir;
+  cloze::Registry registry;
+  add_fake_plugins(registry);
+  const cloze::Experiment now = parse(minimal);
+  // As written before [train] had `bf16`: the line is absent from the record.
+  std::string recorded = now.to_toml();
+  const auto line = recorded.find("bf16 = false\n");
+  REQUIRE(line != std::string::npos);
+  recorded.erase(line, std::string("bf16 = false\n").size());
+  const auto file = dir.write("config.toml", recorded);
+  CHECK_NOTHROW(cloze::require_recorded_config(file, now, {}, "advice", registry, framework_sections()));
+  // The key at another value than its default is another run.
+  CHECK_THROWS_WITH(
+      cloze::require_recorded_config(file, parse(minimal, {"train.bf16=true"}), {}, "advice", registry,
+                                     framework_sections()),
+      Catch::Contains("config.toml records another configuration") && Catch::Contains("`bf16 = true` now") &&
+          Catch::EndsWith("advice"));
+  // A record that no longer parses (a key since removed) is compared as written.
+  const auto stale = dir.write("stale.toml", now.to_toml() + "removed = 1\n");
+  CHECK_THROWS_WITH(cloze::require_recorded_config(stale, now, {}, "advice", registry, framework_sections()),
+                    Catch::Contains("`removed = 1` recorded"));
+}
+
 TEST_CASE("load_experiment reads a file and names it in messages") {
   TempDir dir;
   fs::create_directories(dir.path / "configs");

@@ -5,6 +5,7 @@
 #include <ATen/Functions.h>
 
 #include <catch2/catch.hpp>
+#include <string>
 
 #include "cloze/core/error.h"
 #include "cloze/model/flops.h"
@@ -76,4 +77,51 @@ TEST_CASE("training FLOPs follow the lengths processed: batch, scored units, and
   CHECK(fill(16) < base);
   CHECK(fill(16) < fill(32));
   CHECK_THROWS_AS(cloze::training_flops(options, units, cloze::Corrupted{}), cloze::Error);
+}
+
+// The second networks: ELECTRA's generator adds its own forward and backward
+// (6 x its weights per unit, the rule again), data2vec's teacher one forward
+// of the encoder (2 x its weights per unit), each checked against the
+// parameter count of the modules the model builds.
+TEST_CASE("training FLOPs count ELECTRA's generator and data2vec's teacher", "[flops]") {
+  const int64_t rows = 8, length = 16, vocab = 64;
+  const auto weights_under = [](const cloze::DenoisingModelImpl& model, const std::string& prefix) {
+    double weights = 0;
+    for (const auto& named : model.named_parameters())
+      if (named.value().dim() == 2 && named.key().rfind(prefix, 0) == 0) weights += static_cast<double>(named.value().numel());
+    return weights;
+  };
+  SECTION("ELECTRA") {
+    cloze::UnitSpec units;
+    units.vocab_size = vocab;
+    cloze::ModelOptions options{256, 4, 4, 4.0, 0.0};
+    options.generator = 0.5;
+    const cloze::ModelShape shape{units, cloze::Grid{{length}}, cloze::ReconstructionMode::in_place, length, length};
+    cloze::DenoisingModelImpl model(options, shape);
+    cloze::Corrupted batch;
+    batch.input = at::zeros({rows, length}, at::kLong);
+    batch.input_positions = at::arange(length).expand({rows, length});
+    batch.target = batch.input;
+    batch.loss_mask = at::ones({rows, length}, at::kBool);  // every unit masked: the generator's head runs on all
+    const double counted = cloze::training_flops(options, units, batch);
+    // Discriminator: blocks and its detection head; generator: projection, blocks, head and the tied vocabulary.
+    const double discriminator = weights_under(model, "blocks.") + weights_under(model, "head_dense.") +
+                                 weights_under(model, "detect_out.");
+    const double generator = weights_under(model, "generator.") + static_cast<double>(vocab * 256);
+    CHECK(counted / (6 * (discriminator + generator) * static_cast<double>(rows * length)) == Approx(1.0).epsilon(0.03));
+    options.generator = 0;
+    CHECK(counted > cloze::training_flops(options, units, batch));
+  }
+  SECTION("data2vec") {
+    cloze::ModelOptions options{256, 4, 4, 4.0, 0.0};
+    options.target = "latent";
+    const cloze::UnitSpec units = patches(48);
+    const cloze::ModelShape shape{units, cloze::Grid{{length}}, cloze::ReconstructionMode::in_place, length, length};
+    cloze::DenoisingModelImpl model(options, shape);
+    const double student = weights_under(model, "unit_proj.") + weights_under(model, "blocks.") +
+                           weights_under(model, "head_out.");
+    const double teacher = weights_under(model, "teacher.unit_proj.") + weights_under(model, "teacher.blocks.");
+    const double counted = cloze::training_flops(options, units, in_place(rows, length, 48));
+    CHECK(counted / ((6 * student + 2 * teacher) * static_cast<double>(rows * length)) == Approx(1.0).epsilon(0.03));
+  }
 }

@@ -166,7 +166,7 @@ TEST_CASE("each reconstruction mode fits a fixed batch through the trainer's ste
       cloze::TrainStep step(model, *optimizer, pipeline.units(), options, kCuda, /*bf16=*/true);
       std::vector<double> losses;
       for (int i = 0; i < 60; ++i) {
-        const cloze::StepResult result = step.run(2e-3, [&] { return corrupted; });
+        const cloze::StepResult result = step.run(i, 2e-3, [&] { return corrupted; });
         REQUIRE(result.applied);
         losses.push_back(result.losses.back().loss.item<double>());
       }

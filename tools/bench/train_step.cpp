@@ -171,7 +171,7 @@ int run(const Setup& setup) {
     const auto start = std::chrono::steady_clock::now();
     step_units = 0;
     step_flops = 0;
-    final_loss = step.run(options.lr, next_corrupted).losses.back().loss.item<double>();
+    final_loss = step.run(i, options.lr, next_corrupted).losses.back().loss.item<double>();
     cloze::synchronize(device);
     if (i >= setup.warmup) {
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -183,7 +183,7 @@ int run(const Setup& setup) {
   if (!setup.profile.empty()) {
     // LibTorch's profiler over a few more steps, as a Chrome trace: where the time goes, op by op.
     torch::autograd::profiler::RecordProfile record(setup.profile);
-    for (int64_t i = 0; i < 3; ++i) step.run(options.lr, next_corrupted);
+    for (int64_t i = 0; i < 3; ++i) step.run(setup.warmup + setup.steps + i, options.lr, next_corrupted);
   }
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];

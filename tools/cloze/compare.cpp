@@ -24,6 +24,8 @@
 #include "cloze/inspect/preview.h"
 #include "cloze/io/durable_file.h"
 #include "cloze/io/weights.h"
+#include "cloze/model/model.h"
+#include "cloze/model/objective.h"
 #include "cloze/train/device.h"
 
 extern char** environ;
@@ -181,13 +183,16 @@ cloze::RunResult described(const cloze::Experiment& experiment, const cloze::Pip
   result.name = name;
   result.seed = experiment.section("run").integer("seed");
   result.modality = experiment.modality;
-  result.objective = experiment.corruption.name();
-  result.mode = cloze::to_string(pipeline.corruption()->mode());
+  const auto model = cloze::ModelOptions::from(experiment.section("model"));
+  result.objective = experiment.corruption.name() +
+                     (model.objective_label().empty() ? "" : " (" + model.objective_label() + ")");
+  result.mode = cloze::to_string(model.generator > 0 ? cloze::ReconstructionMode::detect
+                                                     : pipeline.corruption()->mode());
   result.parameters = experiment.corruption.set_parameters();
   result.steps = experiment.section("train").integer("steps");
   result.train_flops = std::nan("");  // unknown until the metrics say
   cloze::read_metrics(folder / "metrics.jsonl", result);
-  const cloze::UnitSpec& units = pipeline.units();
+  const cloze::UnitSpec units = cloze::scored_units(pipeline.units(), model);
   if (units.kind == cloze::UnitKind::continuous) result.masked_accuracy.reset();
   result.psnr = units.psnr_db(result.final_loss);
   return result;
@@ -258,7 +263,8 @@ int compare(const fs::path& sweep_file, const std::vector<std::string>& override
                                        {"run.threads", "run.device"},  // speed and rounding only
                                        "A sweep reuses a finished seed only under the configuration it was "
                                        "trained with: give the overrides it was trained under, or another "
-                                       "[sweep] dir");
+                                       "[sweep] dir",
+                                       registry, cloze::framework_sections());
       if (fs::exists(folder / "result.json") && reevaluate) {
         fmt::print("{}: finished before, evaluated again\n", counter);
         std::fflush(stdout);

@@ -104,12 +104,19 @@ std::optional<std::string> config_difference(const std::string& recorded, const 
 }
 
 void require_recorded_config(const std::filesystem::path& config_file, const Experiment& now,
-                             const std::set<std::string>& may_differ, const std::string& advice) {
+                             const std::set<std::string>& may_differ, const std::string& advice, Registry& registry,
+                             const SectionSchemas& sections) {
   std::ifstream in(config_file);
   if (!in) return;
-  std::ostringstream recorded;
-  recorded << in.rdbuf();
-  if (const auto difference = config_difference(recorded.str(), now.to_toml(), may_differ))
+  std::ostringstream read;
+  read << in.rdbuf();
+  std::string recorded = read.str();
+  try {
+    recorded = parse_experiment(recorded, config_file.string(), {}, registry, sections).to_toml();
+  } catch (const Error&) {
+    // A key since removed or renamed: the difference below names it.
+  }
+  if (const auto difference = config_difference(recorded, now.to_toml(), may_differ))
     throw Error(config_file.string() + " records another configuration than the one given now: " + *difference +
                 ". " + advice);
 }

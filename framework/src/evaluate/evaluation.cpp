@@ -7,6 +7,7 @@
 
 #include "cloze/core/error.h"
 #include "cloze/io/weights.h"
+#include "cloze/model/model.h"
 
 namespace cloze {
 
@@ -105,7 +106,9 @@ void evaluate_encoder(const Experiment& experiment, const Pipeline& pipeline, co
     into.protocols[protocol] = std::move(scores);
   }
   const UnitSpec& units = pipeline.units();
-  if (units.kind == UnitKind::discrete && pipeline.corruption()->mode() != ReconstructionMode::detect)
+  // Guessing the most frequent id is the baseline of a masked accuracy, which detection and latent targets lack.
+  if (units.kind == UnitKind::discrete && pipeline.corruption()->mode() != ReconstructionMode::detect &&
+      ModelOptions::from(experiment.section("model")).scores_corruption_target())
     into.unigram_accuracy =
         unigram_accuracy(pipeline, experiment.section("train").integer("batch_size"), kUnigramBatches);
 }

@@ -57,6 +57,27 @@ Schema model_schema() {
       {"decoder_heads", ParamType::integer, int64_t{0}, "attention heads of the fill-mode decoder; 0 = heads"},
       {"positions", ParamType::string, std::string("auto"),
        "learned, sincos (fixed, a band per grid axis, as MAE) or auto: sincos on image and audio grids"},
+      ParamSpec{"target", ParamType::string, std::string("units"),
+                "units: reconstruct what the corruption hid; latent: regress an EMA teacher's averaged block outputs "
+                "at the corrupted units (data2vec)"}
+          .one_of({"units", "latent"}),
+      ParamSpec{"target_layers", ParamType::integer, int64_t{0},
+                "latent target: the teacher's top blocks averaged (data2vec's K); 0 = two thirds of layers"}
+          .at_least(0),
+      ParamSpec{"ema_decay", ParamType::real, 0.999, "latent target: the teacher's EMA decay at the first step"}.within(0, 1),
+      ParamSpec{"ema_end_decay", ParamType::real, 0.9999, "latent target: the decay reached after ema_anneal_steps"}
+          .within(0, 1),
+      ParamSpec{"ema_anneal_steps", ParamType::integer, int64_t{0},
+                "latent target: steps of the linear anneal from ema_decay to ema_end_decay; 0 = train.steps"}
+          .at_least(0),
+      ParamSpec{"generator", ParamType::real, 0.0,
+                "ELECTRA: the generator's width as a share of dim (the paper's 1/4 to 1/2); 0 = no generator"}
+          .within(0, 1),
+      ParamSpec{"generator_layers", ParamType::integer, int64_t{0}, "ELECTRA: generator blocks; 0 = as many as layers"}
+          .at_least(0),
+      ParamSpec{"detection_weight", ParamType::real, 50.0,
+                "ELECTRA: lambda in generator MLM loss + lambda x replaced-token detection loss"}
+          .above(0),
   };
 }
 
@@ -65,7 +86,11 @@ ModelOptions ModelOptions::from(const Params& params) {
                        params.integer("heads"),       params.real("mlp_ratio"),
                        params.real("dropout"),        params.integer("decoder_layers"),
                        params.boolean("tie_embeddings"), params.integer("decoder_dim"),
-                       params.integer("decoder_heads"), params.string("positions")};
+                       params.integer("decoder_heads"), params.string("positions"),
+                       params.string("target"),      params.integer("target_layers"),
+                       params.real("ema_decay"),     params.real("ema_end_decay"),
+                       params.integer("ema_anneal_steps"), params.real("generator"),
+                       params.integer("generator_layers"), params.real("detection_weight")};
   params.require(options.dim > 0, "dim", "must be positive");
   params.require(options.layers > 0, "layers", "must be positive");
   params.require(options.heads > 0, "heads", "must be positive");
@@ -81,13 +106,20 @@ ModelOptions ModelOptions::from(const Params& params) {
                  "must divide the decoder's width " + std::to_string(options.fill_width()));
   params.require(options.positions == "auto" || options.positions == "learned" || options.positions == "sincos",
                  "positions", "must be auto, learned or sincos");
+  params.require(options.target_layers <= options.layers, "target_layers",
+                 "must be at most layers = " + std::to_string(options.layers));
+  params.require(!(options.latent_target() && options.generator > 0), "generator",
+                 "must be 0 with target = \"latent\": a model trains either ELECTRA's or data2vec's objective");
+  params.require(options.generator == 0 || options.generator_width() % options.generator_heads() == 0, "generator",
+                 "gives a width of " + std::to_string(options.generator_width()) +
+                     ", which does not split into heads of 64");
   return options;
 }
 
 namespace {
 
 // What every mode needs of the shape and the units; throws naming the field.
-void check_shape(const ModelShape& shape) {
+void check_shape(const ModelOptions& options, const ModelShape& shape) {
   const UnitSpec& units = shape.units;
   const bool sequence = shape.mode == ReconstructionMode::sequence;
   const bool fill = shape.mode == ReconstructionMode::fill;
@@ -109,6 +141,13 @@ void check_shape(const ModelShape& shape) {
     throw Error("model: sequence reconstruction needs bos and pad ids in the vocabulary of " +
                 std::to_string(units.vocab_size) + ", but bos_id is " + std::to_string(units.bos_id) +
                 " and pad_id " + std::to_string(units.pad_id));
+  if (options.generator > 0 && !(discrete && shape.mode == ReconstructionMode::in_place))
+    throw Error("model.generator: ELECTRA's generator fills in the units an in-place corruption masked (token_mask), "
+                "so it needs discrete units in place, not " + to_string(shape.mode) + " reconstruction on " +
+                to_string(units.kind) + " units");
+  if (options.latent_target() && shape.mode != ReconstructionMode::in_place)
+    throw Error("model.target: a latent target is regressed at the units an in-place corruption hid (token_mask, "
+                "patch_mask with mode = \"in_place\"), not in " + to_string(shape.mode) + " reconstruction");
 }
 
 }  // namespace
@@ -117,15 +156,26 @@ void check_shape(const ModelShape& shape) {
 // decoder, head), so parameter names and their order, and with them
 // checkpoints and the initial weights a seed draws, stay as they are.
 DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelShape& shape)
-    : options_(options), units_(shape.units), mode_(shape.mode) {
-  check_shape(shape);
+    : options_(options),
+      units_(shape.units),
+      mode_(options.generator > 0 ? ReconstructionMode::detect : shape.mode) {
+  check_shape(options, shape);
   const bool fixed_positions = options.fixed_positions(shape.grid);
   build_stem(shape, fixed_positions);
   build_encoder();
   if (shape.mode == ReconstructionMode::sequence) build_sequence_decoder(shape);
   if (shape.mode == ReconstructionMode::fill) build_fill_decoder(shape, fixed_positions);
   build_head();
+  if (options.generator > 0) build_generator(shape);
   initialise();
+  if (options.latent_target()) build_teacher(shape);
+}
+
+// A teacher is the stem and encoder alone: its targets are block outputs.
+DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelShape& shape, Teacher)
+    : options_(options), units_(shape.units), mode_(shape.mode) {
+  build_stem(shape, options.fixed_positions(shape.grid));
+  build_encoder();
 }
 
 void DenoisingModelImpl::build_stem(const ModelShape& shape, bool fixed_positions) {
@@ -178,6 +228,8 @@ void DenoisingModelImpl::build_head() {
   if (mode_ == ReconstructionMode::detect) {
     head_dense_ = register_module("head_dense", torch::nn::Linear(dim, dim));
     detect_out_ = register_module("detect_out", torch::nn::Linear(dim, 1));
+  } else if (options_.latent_target()) {
+    head_out_ = register_module("head_out", torch::nn::Linear(dim, dim));
   } else if (units_.kind == UnitKind::discrete) {
     head_dense_ = register_module("head_dense", torch::nn::Linear(width, dim));
     head_norm_ = register_module("head_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
@@ -188,6 +240,41 @@ void DenoisingModelImpl::build_head() {
   } else {
     head_out_ = register_module("head_out", torch::nn::Linear(width, units_.unit_dim));
   }
+}
+
+void DenoisingModelImpl::build_generator(const ModelShape& shape) {
+  generator_ = register_module(
+      "generator", Generator(GeneratorShape{options_.dim, options_.generator_width(), options_.generator_depth(),
+                                            options_.generator_heads(), options_.mlp_ratio, options_.dropout,
+                                            shape.units.vocab_size}));
+}
+
+// The teacher starts as a copy of the initialised encoder, frozen.
+void DenoisingModelImpl::build_teacher(const ModelShape& shape) {
+  teacher_ = register_module("teacher",
+                             std::shared_ptr<DenoisingModelImpl>(new DenoisingModelImpl(options_, shape, Teacher{})));
+  at::NoGradGuard no_grad;
+  for (auto& [teacher, student] : teacher_pairs()) teacher.copy_(student);
+  for (auto& parameter : teacher_->parameters()) parameter.set_requires_grad(false);
+}
+
+// The teacher never sees a masked unit, so its mask embedding stays out; fixed
+// sin-cos positions are equal on both sides already, and averaging them would
+// only add rounding.
+std::vector<std::pair<at::Tensor, at::Tensor>> DenoisingModelImpl::teacher_pairs() {
+  std::vector<std::pair<at::Tensor, at::Tensor>> pairs;
+  const auto mine = named_parameters(/*recurse=*/true);
+  for (const auto& item : teacher_->named_parameters(/*recurse=*/true)) {
+    const at::Tensor& student = mine[item.key()];
+    if (item.key() != "mask_embed" && student.requires_grad()) pairs.emplace_back(item.value(), student);
+  }
+  return pairs;
+}
+
+void DenoisingModelImpl::update_teacher(double decay) {
+  if (!teacher_) throw Error("model: update_teacher() needs a model with target = \"latent\"");
+  at::NoGradGuard no_grad;
+  for (auto& [teacher, student] : teacher_pairs()) teacher.mul_(decay).add_(student, 1.0 - decay);
 }
 
 // BERT's initialisation; LayerNorms keep their ones and zeros, fixed
@@ -205,6 +292,16 @@ void DenoisingModelImpl::initialise() {
 }
 
 at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
+  return norm_->forward(run_blocks(corrupted, nullptr));
+}
+
+std::vector<at::Tensor> DenoisingModelImpl::block_outputs(const Corrupted& corrupted) {
+  std::vector<at::Tensor> outputs;
+  run_blocks(corrupted, &outputs);
+  return outputs;
+}
+
+at::Tensor DenoisingModelImpl::run_blocks(const Corrupted& corrupted, std::vector<at::Tensor>* outputs) {
   const at::Tensor& input = corrupted.input;
   const bool discrete = units_.kind == UnitKind::discrete;
   const bool input_ok = input.defined() && (discrete ? input.dim() == 2
@@ -231,8 +328,11 @@ at::Tensor DenoisingModelImpl::encode(const Corrupted& corrupted) {
   x = embed_dropout_->forward(x + embedding_lookup(pos_embed_->weight, corrupted.input_positions));
   // One mask for every block; no padding given means every key is real.
   const at::Tensor mask = corrupted.input_padding.defined() ? key_padding_mask(corrupted.input_padding) : at::Tensor();
-  for (const auto& block : *blocks_) x = block->as<TransformerBlock>()->forward(x, mask);
-  return norm_->forward(x);
+  for (const auto& block : *blocks_) {
+    x = block->as<TransformerBlock>()->forward(x, mask);
+    if (outputs != nullptr) outputs->push_back(x);
+  }
+  return x;
 }
 
 void DenoisingModelImpl::require_mode(ReconstructionMode mode, const std::string& what) const {
@@ -338,7 +438,7 @@ at::Tensor DenoisingModelImpl::generate(const Corrupted& corrupted, int64_t max_
 
 at::Tensor DenoisingModelImpl::head(const at::Tensor& hidden) {
   if (mode_ == ReconstructionMode::detect) return linear(detect_out_, at::gelu(linear(head_dense_, hidden)));  // [M, 1]
-  if (units_.kind == UnitKind::continuous) return linear(head_out_, hidden);  // [M, D]
+  if (units_.kind == UnitKind::continuous || options_.latent_target()) return linear(head_out_, hidden);  // [M, D]
   at::Tensor h = head_norm_->forward(at::gelu(linear(head_dense_, hidden)));
   if (head_out_) return linear(head_out_, h);  // [M, V]
   // The output layer is the input embedding itself (tied, as in BERT), not a copy.

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <utility>
 
+#include "cloze/model/latent_target.h"
 #include "cloze/train/device.h"
 
 namespace cloze {
@@ -98,6 +99,7 @@ TrainStep::TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitS
       adamw_(optimizer),
       units_(std::move(units)),
       accumulate_(options.accumulate),
+      total_steps_(options.steps),
       grad_clip_(options.grad_clip),
       device_(device),
       bf16_(bf16),
@@ -122,7 +124,7 @@ at::Tensor TrainStep::share_of_global_loss(MaskedLoss& loss) {
   return share;
 }
 
-StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micro_batch) {
+StepResult TrainStep::run(int64_t step, double lr, const std::function<Corrupted()>& next_micro_batch) {
   for (auto& group : optimizer_.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   // Gradients are dropped rather than zeroed: backward then hands its result
   // to each parameter instead of adding it to a zeroed tensor.
@@ -134,7 +136,9 @@ StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micr
     MaskedLoss loss;
     {
       AutocastGuard autocast(device_, bf16_);
-      loss = masked_loss(model_->forward(batch), batch, units_);
+      ObjectiveLoss objective = objective_loss(model_, batch, units_);
+      loss = std::move(objective.loss);
+      for (auto& part : objective.parts) result.parts.push_back(std::move(part));
     }
     const at::Tensor objective = collectives_ != nullptr ? share_of_global_loss(loss) : loss.loss;
     if (gradient_sync_ && micro == accumulate_ - 1) gradient_sync_->arm();
@@ -145,9 +149,10 @@ StepResult TrainStep::run(double lr, const std::function<Corrupted()>& next_micr
   if (gradient_sync_) gradient_sync_->finish();
   const double norm = grad_clip_ > 0 ? adamw_.clip_grad_norm(model_->parameters(), grad_clip_) : 0.0;
   result.applied = std::isfinite(norm) && std::isfinite(total.item<double>());
-  if (result.applied)
+  if (result.applied) {
     adamw_.step();
-  else
+    if (model_->teacher()) model_->update_teacher(teacher_decay(model_->options(), step, total_steps_));
+  } else
     for (auto& parameter : model_->parameters()) parameter.mutable_grad().reset();
   return result;
 }

@@ -2,6 +2,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/scalar_tensor.h>
+#include <fmt/core.h>
 #include <torch/utils.h>
 
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "cloze/model/flops.h"
 #include "cloze/model/loss.h"
 #include "cloze/model/model.h"
+#include "cloze/model/objective.h"
 #include "cloze/train/checkpoint.h"
 #include "cloze/train/decoding_score.h"
 #include "cloze/train/device.h"
@@ -79,8 +81,9 @@ void check_same_start(Collectives& collectives, const CheckpointState& state) {
 // an interval, save, finish.
 class TrainingRun {
  public:
-  TrainingRun(const Experiment& experiment, const Registry& registry, const TrainControl& control)
+  TrainingRun(const Experiment& experiment, Registry& registry, const TrainControl& control)
       : experiment_(experiment),
+        registry_(registry),
         control_(control),
         options_(TrainOptions::from(experiment.section("train"), experiment.section("eval"))),
         device_(resolve_device(experiment.section("run").string("device"))),
@@ -92,6 +95,7 @@ class TrainingRun {
         pipeline_(experiment, registry),
         units_(pipeline_.units()),
         model_(placed(build_model(experiment, pipeline_), device_)),
+        scored_units_(scored_units(units_, model_->options())),
         optimizer_(make_optimizer(model_, options_)),
         train_step_(model_, *optimizer_, units_, options_, device_, bf16_, collectives_.get()),
         schedule_{options_.lr, options_.warmup_steps, options_.steps, options_.decay, options_.min_lr_ratio},
@@ -165,7 +169,8 @@ class TrainingRun {
                                "train.keep_checkpoints", "train.log_every", "eval.every", "eval.batches",
                                "loader.workers", "loader.prefetch"},
                               "Resume it with the configuration it records, or train into another run.dir "
-                              "(with --resume " + latest_checkpoint(run_dir_).string() + " to start from its weights)");
+                              "(with --resume " + latest_checkpoint(run_dir_).string() + " to start from its weights)",
+                              registry_, framework_sections());
     write_durably(run_dir_ / "config.toml", experiment_.to_toml());
   }
 
@@ -246,9 +251,10 @@ class TrainingRun {
       per_entry +=
           (per_entry.empty() ? "; per entry " : ", ") + entry_labels_[e] + " " + std::to_string(r.entries[e].loss);
     }
+    record_parts(r.parts, record);
     add_decoding_score(model_, eval_batches_.front(), record);
     metrics_->write(record);
-    const std::string quality = quality_text(units_, r.loss, r.accuracy);
+    const std::string quality = quality_text(scored_units_, r.loss, r.accuracy) + parts_text(r.parts);
     progress_->message("eval step " + std::to_string(step) + ": masked loss " + std::to_string(r.loss) +
                        (quality.empty() ? "" : ", " + quality) +
                        (record.contains("decoded_accuracy")
@@ -257,12 +263,25 @@ class TrainingRun {
                        per_entry);
   }
 
+  // An objective's named parts (ELECTRA's generator and detection) under
+  // "parts" in a metrics record, each with its loss, accuracy and units.
+  static void record_parts(const std::vector<std::pair<std::string, EvalResult>>& parts, nlohmann::json& record) {
+    for (const auto& [name, part] : parts)
+      record["parts"][name] = {{"loss", part.loss}, {"accuracy", part.accuracy}, {"units", part.count}};
+  }
+
+  static std::string parts_text(const std::vector<std::pair<std::string, EvalResult>>& parts) {
+    std::string text;
+    for (const auto& [name, part] : parts) text += fmt::format(", {} accuracy {:.4f}", name, part.accuracy);
+    return text;
+  }
+
   // One optimisation step; a loss or gradient that is not finite skips the
   // update, up to train.skip_nonfinite in a row, then stops the run with a
   // checkpoint of the step before.
   void take_step(int64_t step, double lr) {
     seed_step(seed_, step, world_.rank);
-    const StepResult result = train_step_.run(lr, [&] {
+    const StepResult result = train_step_.run(step, lr, [&] {
       const auto wait_start = clock::now();
       LoadedBatch item = loader_->next();
       interval_wait_ += std::chrono::duration<double>(clock::now() - wait_start).count();
@@ -273,6 +292,7 @@ class TrainingRun {
     if (result.applied) {
       nonfinite_in_a_row_ = 0;
       for (const auto& loss : result.losses) interval_.add(loss);
+      interval_parts_.add(result.parts);
     } else {
       ++nonfinite_in_a_row_;
       ++state_.skipped_nonfinite;
@@ -303,26 +323,31 @@ class TrainingRun {
     settle_flops();
     const double seconds = std::chrono::duration<double>(clock::now() - interval_start_).count();
     const EvalResult r = interval_.read();
+    const auto parts = interval_parts_.read();
     // An interval whose every update was skipped has no loss to report.
     const auto scored = [&](double value) { return interval_.count > 0 ? nlohmann::json(value) : nlohmann::json(); };
     const double units_per_s = static_cast<double>(interval_units_) / std::max(seconds, 1e-9);
-    if (metrics_)
-      metrics_->write({{"step", state_.step},
-                       {"split", "train"},
-                       {"loss", scored(r.loss)},
-                       {"masked_accuracy", scored(r.accuracy)},
-                       {"lr", lr},
-                       {"units_per_s", units_per_s},
-                       {"data_wait", interval_wait_ / std::max(seconds, 1e-9)},
-                       {"skipped_nonfinite", state_.skipped_nonfinite},
-                       {"flops", state_.train_flops}});
+    if (metrics_) {
+      nlohmann::json record{{"step", state_.step},
+                            {"split", "train"},
+                            {"loss", scored(r.loss)},
+                            {"masked_accuracy", scored(r.accuracy)},
+                            {"lr", lr},
+                            {"units_per_s", units_per_s},
+                            {"data_wait", interval_wait_ / std::max(seconds, 1e-9)},
+                            {"skipped_nonfinite", state_.skipped_nonfinite},
+                            {"flops", state_.train_flops}};
+      record_parts(parts, record);
+      metrics_->write(record);
+    }
     std::ostringstream status;
     status.precision(4);
-    const std::string quality = quality_text(units_, r.loss, r.accuracy);
+    const std::string quality = quality_text(scored_units_, r.loss, r.accuracy);
     status << "loss " << r.loss << (quality.empty() ? "" : "  " + quality) << "  "
            << static_cast<int64_t>(units_per_s) << " units/s";
     progress_->update(state_.step, status.str());
     interval_ = LossSums();
+    interval_parts_ = PartSums();
     interval_units_ = 0;
     interval_wait_ = 0;
     interval_start_ = clock::now();
@@ -346,7 +371,7 @@ class TrainingRun {
   }
 
   TrainSummary finish(int stopped_by) {
-    TrainSummary summary = world_.leader() ? summarize(run_dir_, state_.step, units_) : TrainSummary{};
+    TrainSummary summary = world_.leader() ? summarize(run_dir_, state_.step, scored_units_) : TrainSummary{};
     summary.steps = state_.step;
     summary.leader = world_.leader();
     summary.stopped_by_signal = stopped_by;
@@ -361,6 +386,7 @@ class TrainingRun {
   }
 
   const Experiment& experiment_;
+  Registry& registry_;  // reads the recorded config again before a resume
   const TrainControl& control_;
   const TrainOptions options_;
   const c10::Device device_;
@@ -372,6 +398,7 @@ class TrainingRun {
   Pipeline pipeline_;
   const UnitSpec& units_;
   DenoisingModel model_;
+  const UnitSpec scored_units_;  // what the headline loss is on (objective.h)
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   TrainStep train_step_;
   const LrSchedule schedule_;
@@ -392,11 +419,12 @@ class TrainingRun {
   double interval_wait_ = 0;
   int64_t interval_units_ = 0;
   LossSums interval_;
+  PartSums interval_parts_;
 };
 
 }  // namespace
 
-TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control) {
+TrainSummary train(const Experiment& experiment, Registry& registry, const TrainControl& control) {
   return TrainingRun(experiment, registry, control).run();
 }
 

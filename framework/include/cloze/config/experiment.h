@@ -59,10 +59,15 @@ std::optional<std::string> config_difference(const std::string& recorded, const 
 // Throws cloze::Error when `config_file` (a run's config.toml) records
 // another configuration than `now`: "FILE records another configuration than
 // the one given now: DIFFERENCE. ADVICE", keys in `may_differ` left out
-// (config_difference). Does nothing when the file is absent. The trainer
-// checks it before resuming a run, a sweep before reusing a finished seed.
+// (config_difference). The record is read again through `registry` and
+// `sections` first, so a key added to a schema since it was written counts as
+// recorded with its default (a new key's default keeps the old behaviour); a
+// record that no longer parses is compared as written. Does nothing when the
+// file is absent. The trainer checks it before resuming a run, a sweep before
+// reusing a finished seed.
 void require_recorded_config(const std::filesystem::path& config_file, const Experiment& now,
-                             const std::set<std::string>& may_differ, const std::string& advice);
+                             const std::set<std::string>& may_differ, const std::string& advice, Registry& registry,
+                             const SectionSchemas& sections);
 
 // Reads `path` and resolves it:
 //  1. the file, each value's origin "FILE:LINE";

@@ -23,7 +23,9 @@ namespace cloze {
 // in the batch's reconstruction mode.
 double forward_flops(const ModelOptions& options, const UnitSpec& units, const Corrupted& batch);
 
-// Forward and backward: 3 x forward_flops.
+// Forward and backward: 3 x forward_flops; with ELECTRA's generator, 3 x
+// (generator + discriminator over every real unit); with data2vec's teacher,
+// plus its forward on the clean input.
 double training_flops(const ModelOptions& options, const UnitSpec& units, const Corrupted& batch);
 
 }  // namespace cloze

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cloze/core/corrupted.h"
@@ -21,6 +23,7 @@ struct EvalResult {
   double loss = 0, accuracy = 0;
   int64_t count = 0;
   std::vector<EvalResult> entries;  // a mixture's, by Corrupted::entry
+  std::vector<std::pair<std::string, EvalResult>> parts;  // the objective's named parts (objective.h)
 };
 
 // Running sums kept on the device, read back only when logged, so a CUDA step
@@ -32,8 +35,17 @@ struct LossSums {
   EvalResult read() const;
 };
 
+// LossSums of each named part of an objective, in the order first met.
+struct PartSums {
+  std::vector<std::pair<std::string, LossSums>> sums;
+  void add(const std::vector<std::pair<std::string, MaskedLoss>>& parts);
+  std::vector<std::pair<std::string, EvalResult>> read() const;
+};
+
 // Over every batch in eval mode without gradients, and for a mixture over each
-// of its `entries` too; the model is left in train mode.
+// of its `entries` too; the model is left in train mode. The objective's
+// loss (objective.h); ELECTRA's samples come from a fixed seed, so that every
+// eval replaces the same way given the same generator.
 EvalResult evaluate(DenoisingModel& model, const std::vector<Corrupted>& batches, const UnitSpec& units, bool bf16,
                     int64_t entries);
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cloze/core/corrupted.h"
@@ -18,6 +19,7 @@
 #include "cloze/distributed/gradient_sync.h"
 #include "cloze/model/loss.h"
 #include "cloze/model/model.h"
+#include "cloze/model/objective.h"
 #include "cloze/train/adamw_step.h"
 
 namespace cloze {
@@ -48,6 +50,9 @@ std::unique_ptr<torch::optim::AdamW> grouped_adamw(const std::vector<at::Tensor>
 
 struct StepResult {
   std::vector<MaskedLoss> losses;  // one per micro-batch; in a data-parallel run, over all ranks' shards
+  // The objective's named parts (objective.h), of every micro-batch in turn;
+  // in a data-parallel run, this rank's.
+  std::vector<std::pair<std::string, MaskedLoss>> parts;
   bool applied = true;             // false: a loss or the gradient was not finite, and the update was skipped
 };
 
@@ -59,14 +64,15 @@ class TrainStep {
   TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitSpec units, const TrainOptions& options,
             c10::Device device, bool bf16, Collectives* collectives = nullptr);
 
-  // Sets the learning rate, then for each of the `accumulate` micro-batches
-  // that `next_micro_batch` hands over: to the device, forward, masked loss,
-  // backward; then clips the gradient norm and takes the AdamW step, unless
+  // Step `step` (0-based) of the run: sets the learning rate, then for each
+  // of the `accumulate` micro-batches that `next_micro_batch` hands over: to
+  // the device, forward, the objective's loss (objective.h), backward; then clips the gradient norm and takes the AdamW step, unless
   // the summed loss or the gradient norm is not finite: then the gradient is
   // dropped and the parameters and optimizer state stay as they were. That
   // check reads one scalar back to the host (clipping reads the norm anyway).
   // On CUDA with LibTorch 2.x, clipping and AdamW run as fused multi-tensor
-  // kernels (adamw_step.h).
+  // kernels (adamw_step.h). An applied update moves a data2vec teacher after
+  // it, by the decay of this step (latent_target.h).
   //
   // Data parallel: each micro-batch's loss is normalised by the scored units
   // of all ranks together (one small all-reduce after forward), so the summed
@@ -74,7 +80,7 @@ class TrainStep {
   // micro-batch's backward sums the gradients over the ranks as it goes
   // (gradient_sync.h). Every rank then sees the same loss and gradient norm
   // and takes the same decision.
-  StepResult run(double lr, const std::function<Corrupted()>& next_micro_batch);
+  StepResult run(int64_t step, double lr, const std::function<Corrupted()>& next_micro_batch);
 
  private:
   DenoisingModel model_;
@@ -82,6 +88,7 @@ class TrainStep {
   AdamWStep adamw_;  // its clipping and update
   UnitSpec units_;
   int64_t accumulate_;
+  int64_t total_steps_;  // train.steps: the teacher's decay anneals over them
   double grad_clip_;
   c10::Device device_;
   bool bf16_;

@@ -46,6 +46,6 @@ struct TrainSummary {
 // the one a single process would do, up to float rounding. Rank 0 evaluates
 // and writes metrics, checkpoints and the weights; every rank resumes from
 // the run folder's checkpoint.
-TrainSummary train(const Experiment& experiment, const Registry& registry, const TrainControl& control = {});
+TrainSummary train(const Experiment& experiment, Registry& registry, const TrainControl& control = {});
 
 }  // namespace cloze
