@@ -28,10 +28,10 @@ EvalResult LossSums::read() const {
 }
 
 void PartSums::add(const std::vector<std::pair<std::string, MaskedLoss>>& parts) {
-  for (const auto& [name, loss] : parts) {
-    auto found = std::find_if(sums.begin(), sums.end(), [&](const auto& sum) { return sum.first == name; });
-    if (found == sums.end()) found = sums.insert(sums.end(), {name, LossSums()});
-    found->second.add(loss);
+  for (const auto& part : parts) {
+    auto found = std::find_if(sums.begin(), sums.end(), [&](const auto& sum) { return sum.first == part.first; });
+    if (found == sums.end()) found = sums.insert(sums.end(), {part.first, LossSums()});
+    found->second.add(part.second);
   }
 }
 
