@@ -186,8 +186,7 @@ cloze::RunResult described(const cloze::Experiment& experiment, const cloze::Pip
   const auto model = cloze::ModelOptions::from(experiment.section("model"));
   result.objective = experiment.corruption.name() +
                      (model.objective_label().empty() ? "" : " (" + model.objective_label() + ")");
-  result.mode = cloze::to_string(model.generator > 0 ? cloze::ReconstructionMode::detect
-                                                     : pipeline.corruption()->mode());
+  result.mode = cloze::to_string(model.trained_mode(pipeline.corruption()->mode()));
   result.parameters = experiment.corruption.set_parameters();
   result.steps = experiment.section("train").integer("steps");
   result.train_flops = std::nan("");  // unknown until the metrics say

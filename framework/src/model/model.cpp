@@ -158,7 +158,7 @@ void check_shape(const ModelOptions& options, const ModelShape& shape) {
 DenoisingModelImpl::DenoisingModelImpl(const ModelOptions& options, const ModelShape& shape)
     : options_(options),
       units_(shape.units),
-      mode_(options.generator > 0 ? ReconstructionMode::detect : shape.mode) {
+      mode_(options.trained_mode(shape.mode)) {
   check_shape(options, shape);
   const bool fixed_positions = options.fixed_positions(shape.grid);
   build_stem(shape, fixed_positions);
@@ -249,32 +249,27 @@ void DenoisingModelImpl::build_generator(const ModelShape& shape) {
                                             shape.units.vocab_size}));
 }
 
-// The teacher starts as a copy of the initialised encoder, frozen.
+// The teacher starts as a copy of the initialised encoder, frozen. Its mask
+// embedding stays out of the pairs, as it never sees a masked unit; so do
+// fixed sin-cos positions, equal on both sides already, which averaging
+// would only round.
 void DenoisingModelImpl::build_teacher(const ModelShape& shape) {
   teacher_ = register_module("teacher",
                              std::shared_ptr<DenoisingModelImpl>(new DenoisingModelImpl(options_, shape, Teacher{})));
-  at::NoGradGuard no_grad;
-  for (auto& [teacher, student] : teacher_pairs()) teacher.copy_(student);
-  for (auto& parameter : teacher_->parameters()) parameter.set_requires_grad(false);
-}
-
-// The teacher never sees a masked unit, so its mask embedding stays out; fixed
-// sin-cos positions are equal on both sides already, and averaging them would
-// only add rounding.
-std::vector<std::pair<at::Tensor, at::Tensor>> DenoisingModelImpl::teacher_pairs() {
-  std::vector<std::pair<at::Tensor, at::Tensor>> pairs;
   const auto mine = named_parameters(/*recurse=*/true);
   for (const auto& item : teacher_->named_parameters(/*recurse=*/true)) {
     const at::Tensor& student = mine[item.key()];
-    if (item.key() != "mask_embed" && student.requires_grad()) pairs.emplace_back(item.value(), student);
+    if (item.key() != "mask_embed" && student.requires_grad()) teacher_pairs_.emplace_back(item.value(), student);
   }
-  return pairs;
+  at::NoGradGuard no_grad;
+  for (auto& [teacher, student] : teacher_pairs_) teacher.copy_(student);
+  for (auto& parameter : teacher_->parameters()) parameter.set_requires_grad(false);
 }
 
 void DenoisingModelImpl::update_teacher(double decay) {
   if (!teacher_) throw Error("model: update_teacher() needs a model with target = \"latent\"");
   at::NoGradGuard no_grad;
-  for (auto& [teacher, student] : teacher_pairs()) teacher.mul_(decay).add_(student, 1.0 - decay);
+  for (auto& [teacher, student] : teacher_pairs_) teacher.mul_(decay).add_(student, 1.0 - decay);
 }
 
 // BERT's initialisation; LayerNorms keep their ones and zeros, fixed

@@ -72,6 +72,12 @@ struct ModelOptions {
   static ModelOptions from(const Params& params);  // validates, naming the key
 
   bool latent_target() const { return target == "latent"; }
+  // The mode the model is built and scored in: detect with ELECTRA's
+  // generator (the corruption's in-place batch feeds the generator), else the
+  // corruption's own.
+  ReconstructionMode trained_mode(ReconstructionMode corruption_mode) const {
+    return generator > 0 ? ReconstructionMode::detect : corruption_mode;
+  }
   // Neither ELECTRA nor data2vec: the loss is on the corruption's own target.
   bool scores_corruption_target() const { return generator == 0 && !latent_target(); }
   // How reports name the objective beyond its corruption: "" when it scores
@@ -181,7 +187,6 @@ class DenoisingModelImpl : public torch::nn::Module {
   void build_generator(const ModelShape& shape);
   void initialise();
   void build_teacher(const ModelShape& shape);
-  std::vector<std::pair<at::Tensor, at::Tensor>> teacher_pairs();  // (teacher's, this model's) encoder parameters
   at::Tensor run_blocks(const Corrupted& corrupted, std::vector<at::Tensor>* outputs);  // before the final norm
 
   at::Tensor head(const at::Tensor& hidden);  // [M, dim] (fill: decoder_dim) -> [M, V] or [M, D]
@@ -226,6 +231,9 @@ class DenoisingModelImpl : public torch::nn::Module {
 
   Generator generator_{nullptr};
   std::shared_ptr<DenoisingModelImpl> teacher_;
+  // (teacher's, this model's) encoder parameters, paired once when the
+  // teacher is built: moving or loading the model updates tensors in place.
+  std::vector<std::pair<at::Tensor, at::Tensor>> teacher_pairs_;
 };
 
 TORCH_MODULE(DenoisingModel);
