@@ -20,6 +20,7 @@
 #include "cloze/model/model.h"
 #include "cloze/model/transformer.h"
 #include "cloze/train/decoding_score.h"
+#include "toy_tokens.h"
 
 using cloze::Corrupted;
 using cloze::DenoisingModel;
@@ -31,19 +32,13 @@ using cloze::UnitSpec;
 
 namespace {
 
-constexpr int64_t pad_id = 0, mask_id = 1, vocab = 16;
+using toy_tokens::mask_id;
+using toy_tokens::pad_id;
+constexpr int64_t vocab = 16;
 
 ModelOptions tiny_options(double dropout = 0.0) { return {32, 2, 4, 4.0, dropout}; }
 
-UnitSpec text_units() {
-  UnitSpec units;
-  units.kind = UnitKind::discrete;
-  units.vocab_size = vocab;
-  units.pad_id = pad_id;
-  units.mask_id = mask_id;
-  units.special_ids = {pad_id, mask_id};
-  return units;
-}
+UnitSpec text_units() { return toy_tokens::units(vocab); }
 
 // A shape whose position tables fit the grid exactly, as for BERT-style corruptions.
 ModelShape shape_for(const UnitSpec& units, const cloze::Grid& grid,
@@ -58,20 +53,9 @@ UnitSpec patch_units(int64_t unit_dim) {
   return units;
 }
 
-// A BERT-style batch of `batch` rows of `length` tokens: about a quarter of the
-// real tokens replaced by [MASK] and scored; the last `padded` units of row 1
-// are filler.
+// A BERT-style batch: about a quarter of the real tokens masked and scored.
 Corrupted text_batch(int64_t batch, int64_t length, int64_t padded = 0) {
-  Corrupted c;
-  const at::Tensor tokens = at::randint(2, vocab, {batch, length}, at::kLong);
-  c.input_padding = at::zeros({batch, length}, at::kBool);
-  if (padded > 0) c.input_padding[1].narrow(0, length - padded, padded).fill_(true);
-  c.loss_mask = (at::rand({batch, length}) < 0.25).logical_and_(c.input_padding.logical_not());
-  c.loss_mask.index_put_({0, 0}, true);  // at least one scored unit
-  c.target = tokens.masked_fill(c.input_padding, pad_id);
-  c.input = c.target.masked_fill(c.loss_mask, mask_id);
-  c.input_positions = at::arange(length, at::kLong).expand({batch, length}).contiguous();
-  return c;
+  return toy_tokens::masked(batch, length, vocab, 0.25, padded);
 }
 
 // Patches of `unit_dim` values; the scored ones zeroed in the input, as SimMIM does.

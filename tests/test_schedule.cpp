@@ -20,6 +20,7 @@
 #include "cloze/data/pipeline.h"
 #include "cloze/train/trainer.h"
 #include "test_support.h"
+#include "toy_tokens.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::Equals;
@@ -31,15 +32,8 @@ cloze::Experiment parse(const std::string& corruption, const std::vector<std::st
   return cloze::parse_experiment(text, "mlm.toml", overrides, test_support::registry(), cloze::framework_sections());
 }
 
-// Ten ids per row, none special but pad (0) and [MASK] (1).
-cloze::UnitSpec ids() {
-  cloze::UnitSpec units;
-  units.vocab_size = 20;
-  units.pad_id = 0;
-  units.mask_id = 1;
-  units.special_ids = {0, 1};
-  return units;
-}
+// Ids below 20, none special but pad (0) and [MASK] (1).
+cloze::UnitSpec ids() { return toy_tokens::units(20); }
 
 cloze::Batch rows(int64_t count, double training_fraction) {
   cloze::Batch batch;

@@ -19,11 +19,12 @@
 #include "cloze/core/params.h"
 #include "cloze/core/registry.h"
 #include "test_support.h"
+#include "toy_tokens.h"
 
 namespace toy {
 
-constexpr int64_t pad_id = 0;
-constexpr int64_t mask_id = 1;
+using toy_tokens::mask_id;
+using toy_tokens::pad_id;
 constexpr int64_t cls_id = 2;
 constexpr int64_t sep_id = 3;
 constexpr int64_t first_ordinary = 4;  // ids below are special
@@ -31,11 +32,7 @@ constexpr int64_t first_ordinary = 4;  // ids below are special
 // Ids 0-3 are special; of the ordinary ids, those divisible by 3 continue a
 // word and the others start one (words of 1.5 pieces on average).
 inline cloze::UnitSpec units(int64_t vocab) {
-  cloze::UnitSpec spec;
-  spec.kind = cloze::UnitKind::discrete;
-  spec.vocab_size = vocab;
-  spec.pad_id = pad_id;
-  spec.mask_id = mask_id;
+  cloze::UnitSpec spec = toy_tokens::units(vocab);
   spec.special_ids = {pad_id, mask_id, cls_id, sep_id};
   spec.begins_word.resize(static_cast<std::size_t>(vocab));
   for (int64_t id = 0; id < vocab; ++id) spec.begins_word[static_cast<std::size_t>(id)] = id % 3 != 0;
