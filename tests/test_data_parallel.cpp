@@ -170,8 +170,9 @@ TEST_CASE("gradient sync sums every gradient over the ranks, accumulated micro-b
 namespace {
 
 // A tiny text experiment without dropout, so that one process and two ranks
-// train the same model on the same global batches.
-std::filesystem::path write_experiment(const std::filesystem::path& dir) {
+// train the same model on the same global batches; `model_keys` adds to
+// [model].
+std::filesystem::path write_experiment(const std::filesystem::path& dir, const std::string& model_keys = "") {
   std::ofstream corpus(dir / "corpus.txt");
   for (int i = 0; i < 60; ++i) corpus << "the cat " << i << " sat on the mat and looked at the dog\n%\n";
   std::ofstream(dir / "tiny.toml") << "[run]\nseed = 11\nthreads = 1\ncache_dir = \"" << (dir / "cache").string()
@@ -180,7 +181,8 @@ std::filesystem::path write_experiment(const std::filesystem::path& dir) {
                                    << (dir / "corpus.txt").string()
                                    << "\"]\n[corruption]\nname = \"token_mask\"\n"
                                       "[model]\ndim = 32\nlayers = 2\nheads = 2\ndropout = 0.0\n"
-                                      "[train]\nsteps = 8\nbatch_size = 8\naccumulate = 2\nwarmup_steps = 2\n"
+                                   << model_keys
+                                   << "[train]\nsteps = 8\nbatch_size = 8\naccumulate = 2\nwarmup_steps = 2\n"
                                       "log_every = 1\n[eval]\nevery = 4\nbatches = 1\n";
   return dir / "tiny.toml";
 }
@@ -192,13 +194,19 @@ int cloze_train(const std::filesystem::path& config, const std::filesystem::path
   return std::system(command.c_str());
 }
 
-std::vector<double> train_losses(const std::filesystem::path& run_dir) {
-  std::vector<double> losses;
+std::vector<nlohmann::json> train_records(const std::filesystem::path& run_dir) {
+  std::vector<nlohmann::json> records;
   std::ifstream in(run_dir / "metrics.jsonl");
   for (std::string line; std::getline(in, line);) {
-    const auto record = nlohmann::json::parse(line);
-    if (record["split"] == "train") losses.push_back(record["loss"].get<double>());
+    auto record = nlohmann::json::parse(line);
+    if (record["split"] == "train") records.push_back(std::move(record));
   }
+  return records;
+}
+
+std::vector<double> train_losses(const std::filesystem::path& run_dir) {
+  std::vector<double> losses;
+  for (const auto& record : train_records(run_dir)) losses.push_back(record["loss"].get<double>());
   return losses;
 }
 
@@ -241,4 +249,26 @@ TEST_CASE("two ranks train the model that one process trains on the same global 
   std::ifstream log(f.dir.string() + "/uneven.log");
   const std::string said{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
   CHECK_THAT(said, Contains("train.batch_size") && Contains("WORLD_SIZE = 2"));
+}
+
+TEST_CASE("two ranks log ELECTRA's parts over the whole global batch, as one process does", "[train]") {
+  test_support::Fixture f("data_parallel", "electra_parts");
+  const auto config = write_experiment(f.dir, "generator = 0.5\n");
+  REQUIRE(cloze_train(config, f.dir / "one", "") == 0);
+  REQUIRE(cloze_train(config, f.dir / "two", "--nproc 2") == 0);
+  const auto one = train_records(f.dir / "one"), two = train_records(f.dir / "two");
+  REQUIRE(one.size() == 8);
+  REQUIRE(two.size() == one.size());
+  // The shards are the global batch's rows, masked as in the whole batch: the
+  // units each part scores are the same, though each rank draws its own
+  // samples. Rank 0's alone would be about half.
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    INFO("train record " << i);
+    for (const char* part : {"generator", "detection"}) {
+      INFO(part);
+      const auto units = one[i]["parts"][part]["units"].get<int64_t>();
+      CHECK(units > 0);
+      CHECK(two[i]["parts"][part]["units"].get<int64_t>() == units);
+    }
+  }
 }

@@ -111,17 +111,40 @@ TrainStep::TrainStep(DenoisingModel model, torch::optim::AdamW& optimizer, UnitS
   gradient_sync_ = std::make_unique<GradientSync>(std::move(trained), *collectives_);
 }
 
+namespace {
+
+// A loss as sums that add over ranks: [units, loss x units, correct].
+at::Tensor sums_of(const MaskedLoss& loss) {
+  const auto count = static_cast<double>(loss.count);
+  return at::stack({at::scalar_tensor(count, loss.loss.options().dtype(at::kDouble)),
+                    loss.loss.detach().to(at::kDouble) * count, loss.correct.to(at::kDouble)});
+}
+
+MaskedLoss loss_of(const at::Tensor& sums) {
+  const auto count = static_cast<int64_t>(std::llround(sums[0].item<double>()));
+  const auto denominator = static_cast<double>(std::max<int64_t>(count, 1));  // a batch may score nothing
+  return {(sums[1] / denominator).to(at::kFloat), sums[2].to(at::kLong), count};
+}
+
+}  // namespace
+
 at::Tensor TrainStep::share_of_global_loss(MaskedLoss& loss) {
-  const auto local_count = static_cast<double>(loss.count);
-  at::Tensor totals = at::stack({at::scalar_tensor(local_count, loss.loss.options().dtype(at::kDouble)),
-                                 loss.loss.detach().to(at::kDouble) * local_count,
-                                 loss.correct.to(at::kDouble)});
+  at::Tensor totals = sums_of(loss);
   collectives_->all_reduce_sum(totals);
-  const auto global_count = static_cast<int64_t>(std::llround(totals[0].item<double>()));
-  const auto denominator = static_cast<double>(std::max<int64_t>(global_count, 1));  // a batch may score nothing
-  at::Tensor share = loss.loss * (local_count / denominator);
-  loss = {(totals[1] / denominator).to(at::kFloat), totals[2].to(at::kLong), global_count};
-  return share;
+  const MaskedLoss global = loss_of(totals);
+  const double share = static_cast<double>(loss.count) / static_cast<double>(std::max<int64_t>(global.count, 1));
+  at::Tensor scaled = loss.loss * share;
+  loss = global;
+  return scaled;
+}
+
+void TrainStep::sum_over_ranks(std::vector<std::pair<std::string, MaskedLoss>>& parts) {
+  if (parts.empty()) return;
+  std::vector<at::Tensor> rows;
+  for (const auto& part : parts) rows.push_back(sums_of(part.second));
+  at::Tensor totals = at::stack(rows);  // [parts, 3]: one all-reduce for all of them
+  collectives_->all_reduce_sum(totals);
+  for (std::size_t i = 0; i < parts.size(); ++i) parts[i].second = loss_of(totals[static_cast<int64_t>(i)]);
 }
 
 StepResult TrainStep::run(int64_t step, double lr, const std::function<Corrupted()>& next_micro_batch) {
@@ -138,6 +161,7 @@ StepResult TrainStep::run(int64_t step, double lr, const std::function<Corrupted
       AutocastGuard autocast(device_, bf16_);
       ObjectiveLoss objective = objective_loss(model_, batch, units_);
       loss = std::move(objective.loss);
+      if (collectives_ != nullptr) sum_over_ranks(objective.parts);
       for (auto& part : objective.parts) result.parts.push_back(std::move(part));
     }
     const at::Tensor objective = collectives_ != nullptr ? share_of_global_loss(loss) : loss.loss;

@@ -51,7 +51,7 @@ std::unique_ptr<torch::optim::AdamW> grouped_adamw(const std::vector<at::Tensor>
 struct StepResult {
   std::vector<MaskedLoss> losses;  // one per micro-batch; in a data-parallel run, over all ranks' shards
   // The objective's named parts (objective.h), of every micro-batch in turn;
-  // in a data-parallel run, this rank's.
+  // in a data-parallel run, over all ranks' shards, as the losses.
   std::vector<std::pair<std::string, MaskedLoss>> parts;
   bool applied = true;             // false: a loss or the gradient was not finite, and the update was skipped
 };
@@ -98,6 +98,8 @@ class TrainStep {
   // This rank's loss scaled for the global micro-batch, and `loss` replaced by
   // the global one.
   at::Tensor share_of_global_loss(MaskedLoss& loss);
+  // Replaces each of this rank's parts by the one over all ranks' shards.
+  void sum_over_ranks(std::vector<std::pair<std::string, MaskedLoss>>& parts);
 };
 
 }  // namespace cloze
