@@ -8,6 +8,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -22,6 +23,7 @@
 #include "cloze/model/model.h"
 #include "cloze/model/objective.h"
 #include "cloze/train/train_step.h"
+#include "toy_tokens.h"
 
 using cloze::Corrupted;
 using cloze::DenoisingModel;
@@ -33,17 +35,9 @@ using cloze::UnitSpec;
 
 namespace {
 
-constexpr int64_t pad_id = 0, mask_id = 1, vocab = 24;
+constexpr int64_t vocab = 24;
 
-UnitSpec text_units() {
-  UnitSpec units;
-  units.kind = UnitKind::discrete;
-  units.vocab_size = vocab;
-  units.pad_id = pad_id;
-  units.mask_id = mask_id;
-  units.special_ids = {pad_id, mask_id};
-  return units;
-}
+UnitSpec text_units() { return toy_tokens::units(vocab); }
 
 ModelShape text_shape(int64_t length) {
   return {text_units(), cloze::Grid{{length}}, ReconstructionMode::in_place, length, length};
@@ -65,15 +59,7 @@ ModelOptions data2vec_options(int64_t layers = 3) {
 // BERT-style: a third of the real tokens masked and scored; row 1 ends in
 // `padded` filler units.
 Corrupted masked_text(int64_t batch, int64_t length, int64_t padded = 0) {
-  Corrupted c;
-  c.input_padding = at::zeros({batch, length}, at::kBool);
-  if (padded > 0) c.input_padding[1].narrow(0, length - padded, padded).fill_(true);
-  c.target = at::randint(2, vocab, {batch, length}, at::kLong).masked_fill(c.input_padding, pad_id);
-  c.loss_mask = (at::rand({batch, length}) < 0.33).logical_and_(c.input_padding.logical_not());
-  c.loss_mask.index_put_({0, 0}, true);
-  c.input = c.target.masked_fill(c.loss_mask, mask_id);
-  c.input_positions = at::arange(length, at::kLong).expand({batch, length}).contiguous();
-  return c;
+  return toy_tokens::masked(batch, length, vocab, 0.33, padded);
 }
 
 std::map<std::string, at::Tensor> generator_parameters(DenoisingModel& model) {
@@ -151,16 +137,71 @@ TEST_CASE("ELECTRA's loss is the generator's MLM loss plus lambda times detectio
   const Corrupted masked = masked_text(3, 12);
   at::manual_seed(9);
   const cloze::ObjectiveLoss objective = cloze::objective_loss(model, masked, text_units());
-  REQUIRE(objective.parts.size() == 3);
+  REQUIRE(objective.parts.size() == 5);
   CHECK(objective.parts[0].first == "generator");
   CHECK(objective.parts[1].first == "detection");
   CHECK(objective.parts[2].first == "replaced");
+  CHECK(objective.parts[3].first == "kept");
+  CHECK(objective.parts[4].first == "ranked");
   const double expected =
       objective.parts[0].second.loss.item<double>() + 50.0 * objective.parts[1].second.loss.item<double>();
   CHECK(objective.loss.loss.item<double>() == Approx(expected).epsilon(1e-6));
   CHECK(objective.loss.count == 36);  // every unit of 3 rows of 12, detected
   CHECK(objective.parts[0].second.count == masked.loss_mask.sum().item<int64_t>());
   CHECK(objective.parts[2].second.count <= objective.parts[0].second.count);
+  // The replaced and the kept units split the detected ones, and so do
+  // their right calls and their losses.
+  const cloze::MaskedLoss &detection = objective.parts[1].second, &replaced = objective.parts[2].second,
+                          &kept = objective.parts[3].second;
+  CHECK(replaced.count + kept.count == detection.count);
+  CHECK(replaced.correct.item<int64_t>() + kept.correct.item<int64_t>() == detection.correct.item<int64_t>());
+  const double summed = (replaced.loss.item<double>() * static_cast<double>(replaced.count) +
+                         kept.loss.item<double>() * static_cast<double>(kept.count)) /
+                        static_cast<double>(detection.count);
+  CHECK(summed == Approx(detection.loss.item<double>()).epsilon(1e-5));
+}
+
+TEST_CASE("ELECTRA's detection parts: each side at 0.5, and the ranking against the replaced share",
+          "[objective][electra]") {
+  at::manual_seed(12);
+  Corrupted detect;
+  detect.mode = ReconstructionMode::detect;
+  detect.loss_mask = at::ones({40, 50}, at::kBool);
+  detect.loss_mask[3].narrow(0, 40, 10).fill_(false);  // filler, never scored
+  detect.target = (at::rand({40, 50}) < 0.15).to(at::kLong);
+  const at::Tensor labels = detect.target.masked_select(detect.loss_mask);  // [M]
+  const int64_t replaced = labels.sum().item<int64_t>(), detected = labels.size(0);
+  const auto parts_for = [&](const at::Tensor& scores) {
+    std::map<std::string, cloze::MaskedLoss> parts;
+    for (auto& [name, part] : cloze::detection_parts(scores.unsqueeze(1), detect)) parts[name] = part;
+    return parts;
+  };
+
+  // A model sure of every unit, and right.
+  auto sure = parts_for(labels.to(at::kFloat) * 8.0 - 4.0);
+  CHECK(sure["replaced"].count == replaced);
+  CHECK(sure["kept"].count == detected - replaced);
+  CHECK(sure["replaced"].correct.item<int64_t>() == replaced);
+  CHECK(sure["kept"].correct.item<int64_t>() == detected - replaced);
+  CHECK(sure["ranked"].count == replaced);
+  CHECK(sure["ranked"].correct.item<int64_t>() == replaced);
+  CHECK(sure["replaced"].loss.item<double>() == Approx(std::log1p(std::exp(-4.0))));
+
+  // Unsure of every unit but ranking them right: it calls none replaced at
+  // 0.5, and its ranking still catches every one.
+  auto unsure = parts_for(labels.to(at::kFloat) * 0.5 - 2.0);
+  CHECK(unsure["replaced"].correct.item<int64_t>() == 0);
+  CHECK(unsure["kept"].correct.item<int64_t>() == detected - replaced);
+  CHECK(unsure["ranked"].correct.item<int64_t>() == replaced);
+
+  // Ranking at random catches about the replaced share: 15% of ~300, within
+  // 3 standard deviations over 20 draws' mean.
+  double caught = 0;
+  for (int draw = 0; draw < 20; ++draw)
+    caught += static_cast<double>(parts_for(at::randn({detected}))["ranked"].correct.item<int64_t>());
+  const double share = static_cast<double>(replaced) / static_cast<double>(detected);
+  const double expected = share * static_cast<double>(replaced);
+  CHECK(std::abs(caught / 20.0 - expected) < 3.0 * std::sqrt(expected * (1.0 - share) / 20.0));
 }
 
 TEST_CASE("data2vec: the teacher is an exact EMA of the encoder and never takes gradients", "[objective][data2vec]") {

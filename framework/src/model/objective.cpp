@@ -2,6 +2,8 @@
 
 #include <ATen/Functions.h>
 
+#include <tuple>
+
 #include "cloze/model/generator.h"
 #include "cloze/model/latent_target.h"
 
@@ -9,17 +11,38 @@ namespace cloze {
 
 namespace {
 
-// The detection of the units that were replaced: ELECTRA's hard part, as
-// most units are kept.
-MaskedLoss replaced_units(const at::Tensor& logits, const Corrupted& detect) {
+// The replaced (1) or kept (0) label of each detected unit, in the order of
+// the model's logits.
+at::Tensor detected_labels(const Corrupted& detect) {
   const at::Tensor rows = detect.loss_mask.reshape({-1}).nonzero().squeeze(1);
-  const at::Tensor replaced = detect.target.reshape({-1}).index_select(0, rows).to(at::kBool);  // [M]
-  const at::Tensor scores = logits.detach().to(at::kFloat).squeeze(1).masked_select(replaced);
+  return detect.target.reshape({-1}).index_select(0, rows);  // [M]
+}
+
+// The detection of one side alone: the replaced units (ELECTRA's hard part,
+// as most units are kept) or the kept ones. A model that only guesses calls
+// as large a share of the kept units replaced as of the replaced units.
+MaskedLoss detection_among(const at::Tensor& scores, const at::Tensor& labels, bool replaced) {
+  const at::Tensor side = replaced ? labels.to(at::kBool) : labels.eq(0);
+  const at::Tensor chosen = scores.masked_select(side);
   MaskedLoss result;
-  result.count = scores.size(0);
-  result.loss = result.count > 0 ? at::binary_cross_entropy_with_logits(scores, at::ones_like(scores))
-                                 : at::zeros({}, scores.options());
-  result.correct = scores.gt(0).sum();
+  result.count = chosen.size(0);
+  result.loss = result.count > 0 ? at::binary_cross_entropy_with_logits(chosen, at::full_like(chosen, replaced ? 1 : 0))
+                                 : at::zeros({}, chosen.options());
+  result.correct = (replaced ? chosen.gt(0) : chosen.le(0)).sum();
+  return result;
+}
+
+// The share of the replaced units among the k units the model scores
+// highest, k the number replaced: the recall of a detector that calls as
+// many units replaced as were. It needs no threshold: at the loss's, 0.5, a
+// model unsure of every unit calls none replaced. Ranking at random catches
+// the replaced share. A ranking has no loss of its own: 0.
+MaskedLoss ranked_detection(const at::Tensor& scores, const at::Tensor& labels) {
+  MaskedLoss result;
+  result.count = labels.sum().item<int64_t>();
+  const at::Tensor highest = std::get<1>(scores.topk(result.count));
+  result.correct = labels.index_select(0, highest).sum();
+  result.loss = at::zeros({}, scores.options());
   return result;
 }
 
@@ -33,10 +56,10 @@ ObjectiveLoss replaced_token_detection(DenoisingModel& model, const Corrupted& b
                    detection.count};
   generator.loss = generator.loss.detach();
   MaskedLoss detected{detection.loss.detach(), detection.correct, detection.count};
-  return {std::move(total), {{"generator", std::move(generator)},
-                             {"detection", std::move(detected)},
-                             {"replaced", replaced_units(logits, detect)}},
-          at::Tensor()};
+  std::vector<std::pair<std::string, MaskedLoss>> parts{{"generator", std::move(generator)},
+                                                         {"detection", std::move(detected)}};
+  for (auto& part : detection_parts(logits, detect)) parts.push_back(std::move(part));
+  return {std::move(total), std::move(parts), at::Tensor()};
 }
 
 ObjectiveLoss latent_regression(DenoisingModel& model, const Corrupted& batch) {
@@ -50,6 +73,14 @@ ObjectiveLoss latent_regression(DenoisingModel& model, const Corrupted& batch) {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, MaskedLoss>> detection_parts(const at::Tensor& logits, const Corrupted& detect) {
+  const at::Tensor scores = logits.detach().to(at::kFloat).squeeze(1);  // [M]
+  const at::Tensor labels = detected_labels(detect);
+  return {{"replaced", detection_among(scores, labels, true)},
+          {"kept", detection_among(scores, labels, false)},
+          {"ranked", ranked_detection(scores, labels)}};
+}
 
 ObjectiveLoss objective_loss(DenoisingModel& model, const Corrupted& batch, const UnitSpec& units) {
   if (model->generator()) return replaced_token_detection(model, batch, units);

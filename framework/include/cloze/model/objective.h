@@ -33,8 +33,7 @@ struct ObjectiveLoss {
   // every real unit.
   MaskedLoss loss;
   // Named parts worth logging on their own (ELECTRA: "generator" MLM,
-  // "detection" over every unit, "replaced" the detection of the replaced
-  // units alone). Detached.
+  // "detection" over every unit, then detection_parts()). Detached.
   std::vector<std::pair<std::string, MaskedLoss>> parts;
   // The model's predictions (DenoisingModel::forward) when the corruption's
   // own target is scored, else undefined: a mixture's per-entry scores
@@ -43,6 +42,14 @@ struct ObjectiveLoss {
 };
 
 ObjectiveLoss objective_loss(DenoisingModel& model, const Corrupted& batch, const UnitSpec& units);
+
+// ELECTRA's detection seen from each side, from the model's logits [M, 1]
+// on a detect batch: "replaced" and "kept", the loss and the right calls
+// (at 0.5) on the replaced and on the kept units alone; "ranked", of the k
+// units the model scores highest (k = the number replaced), how many were
+// replaced, with no loss (0). A model that guesses calls the same share of
+// both sides replaced, and its ranking catches the replaced share.
+std::vector<std::pair<std::string, MaskedLoss>> detection_parts(const at::Tensor& logits, const Corrupted& detect);
 
 // The units the headline loss is taken on: `units` itself, or for a latent
 // target continuous units of the model's width (no accuracy, no PSNR peak).
