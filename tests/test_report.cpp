@@ -344,7 +344,7 @@ TEST_CASE("write_report writes report.md and a self-contained report.html with s
   CHECK(md.find("- " + lines_of(cloze::verdicts(runs, kLinear))[0] + "\n") != std::string::npos);
   CHECK(md.find("](preview/grey.png)") != std::string::npos);
   CHECK(md.find("](preview/rgb.png)") != std::string::npos);
-  CHECK(md.find("```\nif a < b && c > d: \"quoted\"\n```\n") != std::string::npos);
+  CHECK(md.find("### text-mlm (seed 1)\n\n```\nif a < b && c > d: \"quoted\"\n```\n") != std::string::npos);
 
   const auto html = test_support::read_bytes(dir.path / "report.html");
   CHECK(html.find("<title>Sweep &lt;1&gt;</title>") != std::string::npos);

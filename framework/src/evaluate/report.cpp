@@ -231,7 +231,7 @@ std::string markdown_report(const fs::path& dir, const std::string& title, const
   if (std::any_of(runs.begin(), runs.end(), has_previews)) md += "\n## Previews\n";
   for (const auto& run : runs) {
     if (!has_previews(run)) continue;
-    md += "\n### " + run.name + "\n\n";
+    md += "\n### " + run.name + " (seed " + std::to_string(run.seed) + ")\n\n";
     for (const auto& picture : run.pictures)
       md += "![" + picture.filename().string() + "](" + link_to(picture, dir) + ")\n";
     if (!run.text_samples.empty()) {

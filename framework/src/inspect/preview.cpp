@@ -89,6 +89,14 @@ std::string preview_samples(const Pipeline& pipeline, int64_t samples, Denoising
   const Modality& modality = pipeline.modality();
 
   at::NoGradGuard no_grad;
+  std::ostringstream out;
+  // A latent target (data2vec) is the teacher's features, not the units: the
+  // model reconstructs nothing the modality could show.
+  if (model != nullptr && (*model)->options().latent_target()) {
+    out << "the model predicts its teacher's features (model.target = \"latent\"), not the units: "
+           "only the corruption is shown\n\n";
+    model = nullptr;
+  }
   Corrupted guessed;
   if (model) {
     (*model)->eval();
@@ -98,7 +106,6 @@ std::string preview_samples(const Pipeline& pipeline, int64_t samples, Denoising
   const bool made_picture_dir = !picture_dir.empty() && std::filesystem::create_directories(picture_dir);
   const std::vector<std::string> entry_labels = pipeline.corruption()->entry_labels();
   const int64_t modality_vocab = modality.units().vocab_size;
-  std::ostringstream out;
   for (int64_t row = 0; row < item.batch.size(); ++row) {
     const int64_t sample = item.batch.sample_ids[static_cast<std::size_t>(row)];
     const RowView truth = modality_view(item.batch, item.corrupted, row, pipeline.units(), modality_vocab);
