@@ -128,23 +128,17 @@ MaskedLoss loss_of(const at::Tensor& sums) {
 
 }  // namespace
 
-at::Tensor TrainStep::share_of_global_loss(MaskedLoss& loss) {
-  at::Tensor totals = sums_of(loss);
+at::Tensor TrainStep::share_of_global_loss(MaskedLoss& loss, std::vector<std::pair<std::string, MaskedLoss>>& parts) {
+  std::vector<at::Tensor> rows{sums_of(loss)};
+  for (const auto& part : parts) rows.push_back(sums_of(part.second));
+  at::Tensor totals = at::stack(rows);  // [1 + parts, 3]: one all-reduce for the loss and its parts
   collectives_->all_reduce_sum(totals);
-  const MaskedLoss global = loss_of(totals);
+  const MaskedLoss global = loss_of(totals[0]);
   const double share = static_cast<double>(loss.count) / static_cast<double>(std::max<int64_t>(global.count, 1));
   at::Tensor scaled = loss.loss * share;
   loss = global;
+  for (std::size_t i = 0; i < parts.size(); ++i) parts[i].second = loss_of(totals[static_cast<int64_t>(i) + 1]);
   return scaled;
-}
-
-void TrainStep::sum_over_ranks(std::vector<std::pair<std::string, MaskedLoss>>& parts) {
-  if (parts.empty()) return;
-  std::vector<at::Tensor> rows;
-  for (const auto& part : parts) rows.push_back(sums_of(part.second));
-  at::Tensor totals = at::stack(rows);  // [parts, 3]: one all-reduce for all of them
-  collectives_->all_reduce_sum(totals);
-  for (std::size_t i = 0; i < parts.size(); ++i) parts[i].second = loss_of(totals[static_cast<int64_t>(i)]);
 }
 
 StepResult TrainStep::run(int64_t step, double lr, const std::function<Corrupted()>& next_micro_batch) {
@@ -157,14 +151,15 @@ StepResult TrainStep::run(int64_t step, double lr, const std::function<Corrupted
   for (int64_t micro = 0; micro < accumulate_; ++micro) {
     const Corrupted batch = to_device(next_micro_batch(), device_);
     MaskedLoss loss;
+    std::vector<std::pair<std::string, MaskedLoss>> parts;
     {
       AutocastGuard autocast(device_, bf16_);
       ObjectiveLoss objective = objective_loss(model_, batch, units_);
       loss = std::move(objective.loss);
-      if (collectives_ != nullptr) sum_over_ranks(objective.parts);
-      for (auto& part : objective.parts) result.parts.push_back(std::move(part));
+      parts = std::move(objective.parts);
     }
-    const at::Tensor objective = collectives_ != nullptr ? share_of_global_loss(loss) : loss.loss;
+    const at::Tensor objective = collectives_ != nullptr ? share_of_global_loss(loss, parts) : loss.loss;
+    for (auto& part : parts) result.parts.push_back(std::move(part));
     if (gradient_sync_ && micro == accumulate_ - 1) gradient_sync_->arm();
     (objective / static_cast<double>(accumulate_)).backward();
     total = total.defined() ? total + loss.loss.detach() : loss.loss.detach();

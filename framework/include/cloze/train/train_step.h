@@ -95,11 +95,9 @@ class TrainStep {
   Collectives* collectives_;
   std::unique_ptr<GradientSync> gradient_sync_;  // with collectives_
 
-  // This rank's loss scaled for the global micro-batch, and `loss` replaced by
-  // the global one.
-  at::Tensor share_of_global_loss(MaskedLoss& loss);
-  // Replaces each of this rank's parts by the one over all ranks' shards.
-  void sum_over_ranks(std::vector<std::pair<std::string, MaskedLoss>>& parts);
+  // This rank's loss scaled for the global micro-batch, and `loss` and each
+  // of `parts` replaced by the one over all ranks' shards (one all-reduce).
+  at::Tensor share_of_global_loss(MaskedLoss& loss, std::vector<std::pair<std::string, MaskedLoss>>& parts);
 };
 
 }  // namespace cloze
